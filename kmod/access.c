@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copies between guest memory and user buffers with vm-memory's Bytes
+ * semantics: the copy runs across adjacent regions, stops at the first
+ * unbacked byte and reports how far it got.
+ */
+#include <linux/highmem.h>
+#include <linux/sched/signal.h>
+#include <linux/uaccess.h>
+
+#include "vmmem.h"
+
+/* Pages copied between checks for a fatal signal and rescheduling. */
+#define VMMEM_COPY_BATCH	256
+
+/* One access of sizeof(type) on the guest side. */
+#define VMMEM_COPY_ONCE(type, kaddr, ubuf, write)			\
+({									\
+	type *__k = (type *)(kaddr);					\
+	type __user *__u = (type __user *)(ubuf);			\
+	type __v;							\
+	int __ret = 0;							\
+									\
+	if (write) {							\
+		__ret = get_user(__v, __u);				\
+		if (!__ret)						\
+			WRITE_ONCE(*__k, __v);				\
+	} else {							\
+		__v = READ_ONCE(*__k);					\
+		__ret = put_user(__v, __u);				\
+	}								\
+	__ret;								\
+})
+
+/*
+ * A naturally aligned 1, 2, 4 or 8 byte copy is one access of that width,
+ * so a guest never sees such a value half-written (vm-memory's rule).
+ */
+static int vmmem_copy_small(void *kaddr, void __user *ubuf, size_t len,
+			    bool write)
+{
+	switch (len) {
+	case 1:
+		return VMMEM_COPY_ONCE(u8, kaddr, ubuf, write);
+	case 2:
+		return VMMEM_COPY_ONCE(u16, kaddr, ubuf, write);
+	case 4:
+		return VMMEM_COPY_ONCE(u32, kaddr, ubuf, write);
+	default:
+		return VMMEM_COPY_ONCE(u64, kaddr, ubuf, write);
+	}
+}
+
+static bool vmmem_is_small(u64 gpa, u64 len)
+{
+	return (len == 1 || len == 2 || len == 4 || len == 8) &&
+	       IS_ALIGNED(gpa, len);
+}
+
+/*
+ * Copies @len bytes at @off of region @r; *@done counts the bytes copied,
+ * also when a fault or a signal stops the copy early.
+ */
+static int vmmem_copy_region(struct vmmem_region *r, u64 off,
+			     char __user *ubuf, u64 len, bool write, u64 *done)
+{
+	unsigned long batch = 0;
+
+	*done = 0;
+	while (*done < len) {
+		size_t poff = offset_in_page(off);
+		size_t n = min_t(u64, len - *done, PAGE_SIZE - poff);
+		char *kaddr = kmap_local_page(r->pages[off >> PAGE_SHIFT]);
+		size_t left;
+
+		if (len == n && vmmem_is_small(r->gpa + off, n))
+			left = vmmem_copy_small(kaddr + poff, ubuf, n, write) ?
+			       n : 0;
+		else if (write)
+			left = copy_from_user(kaddr + poff, ubuf, n);
+		else
+			left = copy_to_user(ubuf, kaddr + poff, n);
+		kunmap_local(kaddr);
+
+		*done += n - left;
+		if (left)
+			return -EFAULT;
+		off += n;
+		ubuf += n;
+		if (++batch % VMMEM_COPY_BATCH == 0 && *done < len) {
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			cond_resched();
+		}
+	}
+	return 0;
+}
+
+static int vmmem_copy(struct vmmem_space *s, struct vmmem_io *io, bool write)
+{
+	char __user *ubuf = u64_to_user_ptr(io->user_addr);
+	u64 gpa = io->guest_addr;
+	int idx, ret = 0;
+
+	io->done = 0;
+	idx = srcu_read_lock(&s->srcu);
+	while (io->done < io->len) {
+		struct vmmem_region *r = vmmem_find(s, gpa);
+		u64 off, n, copied;
+
+		/* A hole, or the end of memory: no region reaches 2^64. */
+		if (!r) {
+			ret = -ENXIO;
+			break;
+		}
+		if (write && (r->flags & VMMEM_REGION_READONLY)) {
+			ret = -EACCES;
+			break;
+		}
+		off = gpa - r->gpa;
+		n = min(io->len - io->done, r->size - off);
+		ret = vmmem_copy_region(r, off, ubuf + io->done, n, write,
+					&copied);
+		io->done += copied;
+		if (ret)
+			break;
+		gpa += n;
+	}
+	srcu_read_unlock(&s->srcu, idx);
+
+	/* Stopped at a boundary: vm-memory's short count or PartialBuffer. */
+	if (io->done && (ret == -ENXIO || ret == -EACCES)) {
+		if (!(io->flags & VMMEM_IO_EXACT))
+			return 0;
+		return ret == -ENXIO ? -ERANGE : -EACCES;
+	}
+	return ret;
+}
+
+long vmmem_ioctl_io(struct vmmem_space *s, void __user *argp, bool write)
+{
+	struct vmmem_io __user *uio = argp;
+	struct vmmem_io io;
+	int ret;
+
+	if (copy_from_user(&io, uio, sizeof(io)))
+		return -EFAULT;
+	if ((io.flags & ~VMMEM_IO_FLAGS) || io.reserved)
+		return -EINVAL;
+	ret = vmmem_copy(s, &io, write);
+	if (put_user(io.done, &uio->done))
+		return -EFAULT;
+	return ret;
+}
+
+long vmmem_ioctl_io_batch(struct vmmem_space *s, void __user *argp)
+{
+	struct vmmem_io_batch __user *ubatch = argp;
+	struct vmmem_io __user *uops;
+	struct vmmem_io_batch batch;
+	struct vmmem_io io;
+	u32 i;
+	int ret = 0;
+
+	if (copy_from_user(&batch, ubatch, sizeof(batch)))
+		return -EFAULT;
+	if (batch.flags || batch.reserved || batch.count > VMMEM_IO_BATCH_MAX)
+		return -EINVAL;
+	uops = u64_to_user_ptr(batch.ops);
+
+	/* One op at a time: no allocation, whatever the count. */
+	for (i = 0; i < batch.count; i++) {
+		if (copy_from_user(&io, &uops[i], sizeof(io))) {
+			ret = -EFAULT;
+			break;
+		}
+		if ((io.flags & ~VMMEM_IO_BATCH_OP_FLAGS) || io.reserved) {
+			ret = -EINVAL;
+			break;
+		}
+		ret = vmmem_copy(s, &io, io.flags & VMMEM_IO_WRITE);
+		if (put_user(io.done, &uops[i].done))
+			ret = -EFAULT;
+		if (ret)
+			break;
+	}
+	if (put_user(i, &ubatch->done_ops))
+		return -EFAULT;
+	return ret;
+}

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmmem - guest physical memory for virtual machine monitors.
+ *
+ * /dev/vmmem: each open file is one guest address space. The ABI is
+ * documented in uapi/linux/vmmem.h.
+ */
+#include <linux/compat.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "vmmem.h"
+
+/* KVM's slot count; a VMM that fits KVM fits here. */
+unsigned int vmmem_max_regions = 32767;
+module_param_named(max_regions, vmmem_max_regions, uint, 0644);
+MODULE_PARM_DESC(max_regions, "Most regions one open file may hold");
+
+static int vmmem_open(struct inode *inode, struct file *file)
+{
+	struct vmmem_space *s;
+	int ret;
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	if (!s)
+		return -ENOMEM;
+	ret = init_srcu_struct(&s->srcu);
+	if (ret) {
+		kfree(s);
+		return ret;
+	}
+	vmmem_space_init(s);
+	file->private_data = s;
+	return 0;
+}
+
+static int vmmem_release(struct inode *inode, struct file *file)
+{
+	struct vmmem_space *s = file->private_data;
+
+	/* No ioctl or mmap can run: each holds a file reference. */
+	vmmem_space_destroy(s);
+	cleanup_srcu_struct(&s->srcu);
+	kfree(s);
+	return 0;
+}
+
+static long vmmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct vmmem_space *s = file->private_data;
+	void __user *argp = (void __user *)arg;
+
+	switch (cmd) {
+	case VMMEM_GET_API_VERSION:
+		return VMMEM_API_VERSION;
+	case VMMEM_ADD_REGION:
+		return vmmem_ioctl_add(s, argp);
+	case VMMEM_REMOVE_REGION:
+		return vmmem_ioctl_remove(s, argp);
+	case VMMEM_LIST_REGIONS:
+		return vmmem_ioctl_list(s, argp);
+	case VMMEM_FIND_REGION:
+		return vmmem_ioctl_find(s, argp);
+	case VMMEM_READ:
+		return vmmem_ioctl_io(s, argp, false);
+	case VMMEM_WRITE:
+		return vmmem_ioctl_io(s, argp, true);
+	case VMMEM_IO_BATCH:
+		return vmmem_ioctl_io_batch(s, argp);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations vmmem_fops = {
+	.owner		= THIS_MODULE,
+	.open		= vmmem_open,
+	.release	= vmmem_release,
+	.unlocked_ioctl	= vmmem_ioctl,
+	/* Every argument is a pointer to a fixed-layout struct. */
+	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= vmmem_mmap,
+	.llseek		= vmmem_llseek,
+};
+
+static struct miscdevice vmmem_dev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "vmmem",
+	.fops	= &vmmem_fops,
+	.mode	= 0660,
+};
+
+module_misc_device(vmmem_dev);
+
+MODULE_DESCRIPTION("Guest physical memory for virtual machine monitors");
+MODULE_AUTHOR("vmmem developers");
+MODULE_LICENSE("GPL");

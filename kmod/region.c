@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The region table of one guest address space.
+ *
+ * Writers (add, remove) serialise on space->lock. Readers find regions in
+ * the RCU-mode maple tree without a lock, inside srcu_read_lock(), so they
+ * may sleep in copy_to_user(); remove unpublishes a region, waits for those
+ * readers with synchronize_srcu() and only then releases its pages.
+ */
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "vmmem.h"
+
+/* mmap offsets stay below 2^62 so that any off_t and pgoff can hold them. */
+#define VMMEM_MMAP_LIMIT	BIT_ULL(62)
+
+void vmmem_space_init(struct vmmem_space *s)
+{
+	mutex_init(&s->lock);
+	mt_init_flags(&s->by_gpa, MT_FLAGS_USE_RCU);
+	mt_init_flags(&s->by_pgoff, 0);
+	xa_init_flags(&s->by_id, XA_FLAGS_ALLOC1);
+}
+
+static void vmmem_region_free(struct vmmem_region *r)
+{
+	vmmem_pages_release(r);
+	kfree(r);
+}
+
+void vmmem_space_destroy(struct vmmem_space *s)
+{
+	struct vmmem_region *r;
+	unsigned long id;
+
+	xa_for_each(&s->by_id, id, r) {
+		vmmem_region_free(r);
+		cond_resched();
+	}
+	xa_destroy(&s->by_id);
+	mtree_destroy(&s->by_gpa);
+	mtree_destroy(&s->by_pgoff);
+	mutex_destroy(&s->lock);
+}
+
+static unsigned long vmmem_region_pgoff(const struct vmmem_region *r)
+{
+	return r->mmap_offset >> PAGE_SHIFT;
+}
+
+/* Publishes @r: assigns its id and mmap offset. Caller holds s->lock. */
+static int vmmem_table_insert(struct vmmem_space *s, struct vmmem_region *r)
+{
+	u64 mmap_end = s->mmap_end;
+	int ret;
+
+	if (s->nr_regions >= READ_ONCE(vmmem_max_regions))
+		return -ENOSPC;
+	if (!vmmem_region_user(r)) {
+		if (check_add_overflow(mmap_end, r->size, &mmap_end) ||
+		    mmap_end > VMMEM_MMAP_LIMIT)
+			return -ENOSPC;
+		r->mmap_offset = s->mmap_end;
+	}
+
+	ret = xa_alloc_cyclic(&s->by_id, &r->id, r, XA_LIMIT(1, INT_MAX),
+			      &s->next_id, GFP_KERNEL_ACCOUNT);
+	if (ret < 0)
+		return ret == -EBUSY ? -ENOSPC : ret;
+
+	if (!vmmem_region_user(r)) {
+		ret = mtree_insert_range(&s->by_pgoff, vmmem_region_pgoff(r),
+					 vmmem_region_pgoff(r) + r->npages - 1,
+					 r, GFP_KERNEL_ACCOUNT);
+		if (ret)
+			goto erase_id;
+	}
+	/* Last: from here on lockless readers can find the region. */
+	ret = mtree_insert_range(&s->by_gpa, r->gpa, vmmem_region_last(r), r,
+				 GFP_KERNEL_ACCOUNT);
+	if (ret)
+		goto erase_pgoff;
+
+	s->mmap_end = mmap_end;
+	s->nr_regions++;
+	s->generation++;
+	return 0;
+
+erase_pgoff:
+	if (!vmmem_region_user(r))
+		mtree_erase(&s->by_pgoff, vmmem_region_pgoff(r));
+erase_id:
+	xa_erase(&s->by_id, r->id);
+	return ret;
+}
+
+/* Unpublishes @r; the caller frees it after synchronize_srcu(). */
+static void vmmem_table_erase(struct vmmem_space *s, struct vmmem_region *r)
+{
+	mtree_erase(&s->by_gpa, r->gpa);
+	if (!vmmem_region_user(r))
+		mtree_erase(&s->by_pgoff, vmmem_region_pgoff(r));
+	xa_erase(&s->by_id, r->id);
+	s->nr_regions--;
+	s->generation++;
+}
+
+static void vmmem_remove(struct vmmem_space *s, struct vmmem_region *r)
+{
+	mutex_lock(&s->lock);
+	vmmem_table_erase(s, r);
+	mutex_unlock(&s->lock);
+	synchronize_srcu(&s->srcu);
+	vmmem_region_free(r);
+}
+
+/* Early, unlocked-by-design check so a doomed add allocates nothing. */
+static int vmmem_table_precheck(struct vmmem_space *s, u64 gpa, u64 last)
+{
+	unsigned long index = gpa;
+	int ret = 0;
+
+	mutex_lock(&s->lock);
+	if (s->nr_regions >= READ_ONCE(vmmem_max_regions))
+		ret = -ENOSPC;
+	else if (mt_find(&s->by_gpa, &index, last))
+		ret = -EEXIST;
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
+long vmmem_ioctl_add(struct vmmem_space *s, void __user *argp)
+{
+	struct vmmem_region_add arg;
+	struct vmmem_region *r;
+	u64 end;
+	int ret;
+
+	if (copy_from_user(&arg, argp, sizeof(arg)))
+		return -EFAULT;
+	if ((arg.flags & ~VMMEM_REGION_FLAGS) ||
+	    memchr_inv(arg.reserved, 0, sizeof(arg.reserved)))
+		return -EINVAL;
+	if (!arg.size || !PAGE_ALIGNED(arg.size) ||
+	    !PAGE_ALIGNED(arg.guest_addr) || !PAGE_ALIGNED(arg.user_addr))
+		return -EINVAL;
+	/* The exclusive end must be representable: no region ends at 2^64. */
+	if (check_add_overflow(arg.guest_addr, arg.size, &end) ||
+	    (arg.user_addr && check_add_overflow(arg.user_addr, arg.size, &end)))
+		return -EOVERFLOW;
+
+	ret = vmmem_table_precheck(s, arg.guest_addr,
+				   arg.guest_addr + arg.size - 1);
+	if (ret)
+		return ret;
+
+	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+	if (!r)
+		return -ENOMEM;
+	r->gpa = arg.guest_addr;
+	r->size = arg.size;
+	r->user_addr = arg.user_addr;
+	r->flags = arg.flags;
+	r->npages = arg.size >> PAGE_SHIFT;
+	r->mmap_offset = VMMEM_NO_MMAP;
+
+	ret = r->user_addr ? vmmem_pages_pin(r) : vmmem_pages_alloc(r);
+	if (ret) {
+		kfree(r);
+		return ret;
+	}
+
+	mutex_lock(&s->lock);
+	ret = vmmem_table_insert(s, r);
+	mutex_unlock(&s->lock);
+	if (ret) {
+		vmmem_region_free(r);
+		return ret;
+	}
+
+	if (put_user(r->id, &((struct vmmem_region_add __user *)argp)->id) ||
+	    put_user(r->mmap_offset,
+		     &((struct vmmem_region_add __user *)argp)->mmap_offset)) {
+		/* The caller cannot learn the id: undo, as if never added. */
+		vmmem_remove(s, r);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+long vmmem_ioctl_remove(struct vmmem_space *s, void __user *argp)
+{
+	struct vmmem_region_remove arg;
+	struct vmmem_region *r;
+
+	if (copy_from_user(&arg, argp, sizeof(arg)))
+		return -EFAULT;
+	if ((arg.flags & ~VMMEM_REMOVE_FLAGS) || arg.reserved)
+		return -EINVAL;
+	if (arg.flags & VMMEM_REMOVE_BY_ADDR) {
+		if (arg.id)
+			return -EINVAL;
+	} else if (arg.guest_addr || arg.size) {
+		return -EINVAL;
+	}
+
+	mutex_lock(&s->lock);
+	if (arg.flags & VMMEM_REMOVE_BY_ADDR) {
+		r = mtree_load(&s->by_gpa, arg.guest_addr);
+		if (r && (r->gpa != arg.guest_addr || r->size != arg.size))
+			r = NULL;
+	} else {
+		r = xa_load(&s->by_id, arg.id);
+	}
+	if (!r) {
+		mutex_unlock(&s->lock);
+		return -ENOENT;
+	}
+	vmmem_table_erase(s, r);
+	mutex_unlock(&s->lock);
+
+	/* Copies that found @r finish before its pages go. */
+	synchronize_srcu(&s->srcu);
+	vmmem_region_free(r);
+	return 0;
+}
+
+static void vmmem_region_info(const struct vmmem_region *r,
+			      struct vmmem_region_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->guest_addr = r->gpa;
+	info->size = r->size;
+	info->user_addr = r->user_addr;
+	info->mmap_offset = r->mmap_offset;
+	info->id = r->id;
+	info->flags = r->flags;
+	info->backing = vmmem_region_user(r) ? VMMEM_BACKING_USER :
+					       VMMEM_BACKING_KERNEL;
+}
+
+long vmmem_ioctl_list(struct vmmem_space *s, void __user *argp)
+{
+	struct vmmem_region_list __user *uarg = argp;
+	struct vmmem_region_info __user *uinfo;
+	struct vmmem_region_list arg;
+	struct vmmem_region_info info;
+	struct vmmem_region *r;
+	unsigned long index = 0;
+	unsigned int i = 0;
+	int ret = 0;
+
+	if (copy_from_user(&arg, argp, sizeof(arg)))
+		return -EFAULT;
+	if (arg.flags || arg.reserved)
+		return -EINVAL;
+	uinfo = u64_to_user_ptr(arg.regions);
+
+	/* The lock makes the list and its generation one snapshot. */
+	mutex_lock(&s->lock);
+	if (arg.count < s->nr_regions) {
+		ret = -E2BIG;
+	} else {
+		mt_for_each(&s->by_gpa, r, index, ULONG_MAX) {
+			vmmem_region_info(r, &info);
+			if (copy_to_user(&uinfo[i++], &info, sizeof(info))) {
+				ret = -EFAULT;
+				break;
+			}
+		}
+	}
+	arg.count = s->nr_regions;
+	arg.generation = s->generation;
+	mutex_unlock(&s->lock);
+
+	if (put_user(arg.count, &uarg->count) ||
+	    put_user(arg.generation, &uarg->generation))
+		return -EFAULT;
+	return ret;
+}
+
+long vmmem_ioctl_find(struct vmmem_space *s, void __user *argp)
+{
+	struct vmmem_region_find __user *uarg = argp;
+	struct vmmem_region_info info;
+	struct vmmem_region *r;
+	u64 gpa, reserved;
+	int idx;
+
+	if (get_user(gpa, &uarg->guest_addr) ||
+	    get_user(reserved, &uarg->reserved))
+		return -EFAULT;
+	if (reserved)
+		return -EINVAL;
+
+	idx = srcu_read_lock(&s->srcu);
+	r = vmmem_find(s, gpa);
+	if (r)
+		vmmem_region_info(r, &info);
+	srcu_read_unlock(&s->srcu, idx);
+
+	if (!r)
+		return -ENXIO;
+	if (copy_to_user(&uarg->region, &info, sizeof(info)))
+		return -EFAULT;
+	return 0;
+}
