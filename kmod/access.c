@@ -188,3 +188,111 @@ long vmmem_ioctl_io_batch(struct vmmem_space *s, void __user *argp)
 		return -EFAULT;
 	return ret;
 }
+
+/* Bytes backed from @gpa on, at most @len; *@stop says why it stopped. */
+static u64 vmmem_backed(struct vmmem_space *s, u64 gpa, u64 len, bool write,
+			int *stop)
+{
+	u64 done = 0;
+
+	*stop = 0;
+	while (done < len) {
+		struct vmmem_region *r = vmmem_find(s, gpa + done);
+
+		if (!r) {
+			*stop = -ENXIO;
+			break;
+		}
+		if (write && (r->flags & VMMEM_REGION_READONLY)) {
+			*stop = -EACCES;
+			break;
+		}
+		done += min(len - done, r->gpa + r->size - (gpa + done));
+	}
+	return done;
+}
+
+/*
+ * Moves up to @n bytes ending (@back) or starting at the given offsets;
+ * returns the bytes moved: the piece stays within one page on each side.
+ */
+static u64 vmmem_move_piece(struct vmmem_space *s, u64 src, u64 dst, u64 n,
+			    bool back)
+{
+	struct vmmem_region *sr = vmmem_find(s, src);
+	struct vmmem_region *dr = vmmem_find(s, dst);
+	u64 soff, doff;
+	char *sp, *dp;
+
+	if (!sr || !dr)		/* removed under us */
+		return 0;
+	soff = src - sr->gpa;
+	doff = dst - dr->gpa;
+	if (back) {
+		n = min3(n, (u64)offset_in_page(soff) + 1,
+			 (u64)offset_in_page(doff) + 1);
+		soff -= n - 1;
+		doff -= n - 1;
+	} else {
+		n = min3(n, (u64)(PAGE_SIZE - offset_in_page(soff)),
+			 (u64)(PAGE_SIZE - offset_in_page(doff)));
+	}
+	sp = kmap_local_page(sr->pages[soff >> PAGE_SHIFT]);
+	dp = kmap_local_page(dr->pages[doff >> PAGE_SHIFT]);
+	memmove(dp + offset_in_page(doff), sp + offset_in_page(soff), n);
+	kunmap_local(dp);
+	kunmap_local(sp);
+	return n;
+}
+
+long vmmem_ioctl_copy(struct vmmem_space *s, void __user *argp)
+{
+	struct vmmem_copy __user *uarg = argp;
+	u64 todo, done = 0, moved, batch = 0;
+	struct vmmem_copy c;
+	int idx, ret;
+	bool back;
+
+	if (copy_from_user(&c, argp, sizeof(c)))
+		return -EFAULT;
+	if ((c.flags & ~VMMEM_IO_FLAGS) || c.reserved)
+		return -EINVAL;
+
+	idx = srcu_read_lock(&s->srcu);
+	todo = vmmem_backed(s, c.src_gpa, c.len, false, &ret);
+	if (todo)
+		todo = vmmem_backed(s, c.dst_gpa, todo, true, &ret);
+	/* memmove(): copy from the end when the destination overlaps above. */
+	back = c.dst_gpa > c.src_gpa && c.dst_gpa - c.src_gpa < todo;
+	while (done < todo) {
+		if (back)
+			moved = vmmem_move_piece(s, c.src_gpa + todo - done - 1,
+						 c.dst_gpa + todo - done - 1,
+						 todo - done, true);
+		else
+			moved = vmmem_move_piece(s, c.src_gpa + done,
+						 c.dst_gpa + done,
+						 todo - done, false);
+		if (!moved) {
+			ret = -ENXIO;
+			break;
+		}
+		done += moved;
+		if (++batch % VMMEM_COPY_BATCH == 0)
+			cond_resched();
+	}
+	srcu_read_unlock(&s->srcu, idx);
+
+	/* From the end, only a whole copy is a prefix of the range. */
+	if (back && done < todo)
+		done = 0;
+	if (put_user(done, &uarg->done))
+		return -EFAULT;
+	if (done == c.len)
+		return 0;
+	if (!done)
+		return ret;
+	if (!(c.flags & VMMEM_IO_EXACT))
+		return 0;
+	return ret == -EACCES ? -EACCES : -ERANGE;
+}

@@ -69,6 +69,16 @@ static long vmmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return vmmem_ioctl_io(s, argp, true);
 	case VMMEM_IO_BATCH:
 		return vmmem_ioctl_io_batch(s, argp);
+	case VMMEM_ATOMIC:
+		return vmmem_ioctl_atomic(s, argp);
+	case VMMEM_COPY:
+		return vmmem_ioctl_copy(s, argp);
+	case VMMEM_TRANSLATE:
+		return vmmem_ioctl_translate(s, argp);
+	case VMMEM_READ_FROM_FD:
+		return vmmem_ioctl_fd_io(s, argp, true);
+	case VMMEM_WRITE_TO_FD:
+		return vmmem_ioctl_fd_io(s, argp, false);
 	default:
 		return -ENOTTY;
 	}

@@ -77,6 +77,17 @@ void vmmem_pages_release(struct vmmem_region *r);
 /* access.c: copies between guest memory and user buffers */
 long vmmem_ioctl_io(struct vmmem_space *s, void __user *argp, bool write);
 long vmmem_ioctl_io_batch(struct vmmem_space *s, void __user *argp);
+long vmmem_ioctl_copy(struct vmmem_space *s, void __user *argp);
+
+/* atomic.c */
+long vmmem_ioctl_atomic(struct vmmem_space *s, void __user *argp);
+
+/* translate.c */
+long vmmem_ioctl_translate(struct vmmem_space *s, void __user *argp);
+
+/* fdio.c */
+long vmmem_ioctl_fd_io(struct vmmem_space *s, void __user *argp,
+		       bool to_guest);
 
 /* mmap.c */
 int vmmem_mmap(struct file *file, struct vm_area_struct *vma);

@@ -218,6 +218,163 @@ struct vmmem_io_batch {
 	__u32 reserved;
 };
 
+/* Atomic operations, VMMEM_ATOMIC. */
+#define VMMEM_ATOMIC_LOAD	1
+#define VMMEM_ATOMIC_STORE	2
+#define VMMEM_ATOMIC_CMPXCHG	3
+#define VMMEM_ATOMIC_FETCH_ADD	4
+
+/* Memory orderings, as C11's; read-modify-writes are always SEQ_CST. */
+#define VMMEM_ORDER_RELAXED	0
+#define VMMEM_ORDER_ACQUIRE	1	/* loads and read-modify-writes */
+#define VMMEM_ORDER_RELEASE	2	/* stores and read-modify-writes */
+#define VMMEM_ORDER_SEQ_CST	3
+
+/**
+ * struct vmmem_atomic - argument of VMMEM_ATOMIC
+ * @guest_addr: (in) guest-physical address, aligned to @size
+ * @value:      (in) STORE: the value; CMPXCHG: the new value;
+ *              FETCH_ADD: the addend (wraps at @size bytes)
+ * @expected:   (in) CMPXCHG: the value expected; else must be 0
+ * @result:     (out) LOAD: the value; CMPXCHG and FETCH_ADD: the old value
+ *              (CMPXCHG stored @value iff @result == @expected); STORE: 0
+ * @op:         (in) VMMEM_ATOMIC_*
+ * @size:       (in) 1, 2, 4 or 8
+ * @order:      (in) VMMEM_ORDER_*
+ * @reserved:   must be zero
+ *
+ * The access is one atomic access of @size bytes in guest memory, in host
+ * byte order. @value and @expected must fit in @size bytes.
+ * Errors: -EINVAL (unknown op, size or order; an ordering the op cannot
+ * have, like a RELEASE load; a value wider than @size; @guest_addr not
+ * aligned to @size: such an access could tear or cross regions), -ENXIO
+ * (not backed), -EACCES (STORE, CMPXCHG or FETCH_ADD on a read-only
+ * region). On error nothing is written.
+ */
+struct vmmem_atomic {
+	__u64 guest_addr;
+	__u64 value;
+	__u64 expected;
+	__u64 result;
+	__u32 op;
+	__u32 size;
+	__u32 order;
+	__u32 reserved;
+};
+
+/**
+ * struct vmmem_copy - argument of VMMEM_COPY: guest-to-guest memmove
+ * @src_gpa:  (in) first source byte
+ * @dst_gpa:  (in) first destination byte
+ * @len:      (in) bytes to copy
+ * @done:     (out) bytes copied (a prefix of the range)
+ * @flags:    (in) VMMEM_IO_EXACT
+ * @reserved: must be zero
+ *
+ * Overlapping ranges are copied as memmove() does. Both ranges may span
+ * adjacent regions; the copy covers the longest prefix that is backed in
+ * both (and writable at the destination) and reports it in @done.
+ * Errors: -ENXIO (first source or destination byte not backed), -EACCES
+ * (first destination byte read-only), -ERANGE (VMMEM_IO_EXACT and short).
+ */
+struct vmmem_copy {
+	__u64 src_gpa;
+	__u64 dst_gpa;
+	__u64 len;
+	__u64 done;
+	__u32 flags;
+	__u32 reserved;
+};
+
+/**
+ * struct vmmem_slice - one contiguous piece of a translated range
+ * @guest_addr:    (out) first byte of the piece
+ * @len:           (out) bytes in the piece
+ * @region_offset: (out) offset of the piece in its region
+ * @mmap_offset:   (out) mmap offset of the piece, or VMMEM_NO_MMAP
+ * @user_addr:     (out) the pinned user address of the piece, or 0
+ * @region_id:     (out) id of its region
+ * @flags:         (out) the region's VMMEM_REGION_* flags
+ */
+struct vmmem_slice {
+	__u64 guest_addr;
+	__u64 len;
+	__u64 region_offset;
+	__u64 mmap_offset;
+	__u64 user_addr;
+	__u32 region_id;
+	__u32 flags;
+};
+
+/**
+ * struct vmmem_translate - argument of VMMEM_TRANSLATE (vm-memory get_slices)
+ * @guest_addr: (in) first byte of the range
+ * @len:        (in) bytes in the range
+ * @slices:     (in) user pointer to an array of struct vmmem_slice
+ * @count:      (in) capacity of that array; (out) pieces written
+ * @flags:      (in) must be zero
+ * @done:       (out) bytes covered by the pieces written
+ * @reserved:   must be zero
+ *
+ * Pieces come in guest address order; one piece per region touched.
+ * A zero @len gives no pieces and succeeds anywhere.
+ * Errors: -ENXIO (a hole or the end of memory at guest_addr + @done: the
+ * pieces before it are written), -E2BIG (the array filled up first).
+ */
+struct vmmem_translate {
+	__u64 guest_addr;
+	__u64 len;
+	__u64 slices;
+	__u32 count;
+	__u32 flags;
+	__u64 done;
+	__u64 reserved;
+};
+
+/* Loop until @len is done, or end of file (read_exact / write_all). */
+#define VMMEM_FD_EXACT		(1U << 0)
+#define VMMEM_FD_FLAGS		(VMMEM_FD_EXACT)
+
+/**
+ * struct vmmem_fd_io - argument of VMMEM_READ_FROM_FD and VMMEM_WRITE_TO_FD
+ * @guest_addr: (in) first guest byte
+ * @len:        (in) bytes to transfer
+ * @offset:     (in) file offset (pread/pwrite), or -1 for the file position,
+ *              which is then advanced (not serialised against concurrent
+ *              read(2)/write(2) on the same open file)
+ * @done:       (out) bytes transferred, written even on error
+ * @fd:         (in) file descriptor: regular file, block device, pipe, socket
+ * @flags:      (in) VMMEM_FD_EXACT
+ * @reserved:   must be zero
+ *
+ * READ_FROM_FD copies from the file into guest memory (vm-memory
+ * read_volatile_from), WRITE_TO_FD the other way (write_volatile_to), in the
+ * kernel, across adjacent regions. The data lands contiguously: a short
+ * transfer ends the call (without VMMEM_FD_EXACT) or is continued at the
+ * next guest byte (with it), never leaving a gap.
+ * Errors: -EBADF (bad fd, or not open for the direction), -ESPIPE (an
+ * offset on an unseekable file), -EINVAL (negative offset other than -1),
+ * -ENXIO (first guest byte not backed), -ERANGE (EXACT and the guest range
+ * is short), -ENODATA (EXACT and end of file first), -EIO (EXACT and the
+ * file took no more bytes), -EACCES (READ_FROM_FD into a read-only
+ * region), -EINTR (a signal: @done says how far it got), or the file's own
+ * error. Without EXACT, an error after some bytes ends the call
+ * successfully short.
+ *
+ * The transfer holds references on the guest pages, not the region table:
+ * removing a region never waits for a blocked read, and a transfer in
+ * flight may still complete on a removed region's pages.
+ */
+struct vmmem_fd_io {
+	__u64 guest_addr;
+	__u64 len;
+	__s64 offset;
+	__u64 done;
+	__s32 fd;
+	__u32 flags;
+	__u64 reserved;
+};
+
 /* Returns VMMEM_API_VERSION. */
 #define VMMEM_GET_API_VERSION	_IO(VMMEM_IOCTL_MAGIC, 0x00)
 #define VMMEM_ADD_REGION	_IOWR(VMMEM_IOCTL_MAGIC, 0x01, struct vmmem_region_add)
@@ -227,6 +384,11 @@ struct vmmem_io_batch {
 #define VMMEM_READ		_IOWR(VMMEM_IOCTL_MAGIC, 0x05, struct vmmem_io)
 #define VMMEM_WRITE		_IOWR(VMMEM_IOCTL_MAGIC, 0x06, struct vmmem_io)
 #define VMMEM_IO_BATCH		_IOWR(VMMEM_IOCTL_MAGIC, 0x07, struct vmmem_io_batch)
+#define VMMEM_ATOMIC		_IOWR(VMMEM_IOCTL_MAGIC, 0x08, struct vmmem_atomic)
+#define VMMEM_COPY		_IOWR(VMMEM_IOCTL_MAGIC, 0x09, struct vmmem_copy)
+#define VMMEM_TRANSLATE		_IOWR(VMMEM_IOCTL_MAGIC, 0x0a, struct vmmem_translate)
+#define VMMEM_READ_FROM_FD	_IOWR(VMMEM_IOCTL_MAGIC, 0x0b, struct vmmem_fd_io)
+#define VMMEM_WRITE_TO_FD	_IOWR(VMMEM_IOCTL_MAGIC, 0x0c, struct vmmem_fd_io)
 
 /*
  * mmap(): kernel-backed regions only, MAP_SHARED, and the range must lie

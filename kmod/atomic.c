@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Atomic load, store, compare-exchange and fetch-add on guest memory, for
+ * device models that share rings with a guest (virtio's used and event
+ * indices).
+ */
+#include <linux/atomic.h>
+#include <linux/bits.h>
+#include <linux/highmem.h>
+#include <linux/uaccess.h>
+
+#include "vmmem.h"
+
+/* Plain single-width accesses; vmmem_atomic_op() adds the ordering. */
+static u64 vmmem_load(void *p, u32 size)
+{
+	switch (size) {
+	case 1:
+		return READ_ONCE(*(u8 *)p);
+	case 2:
+		return READ_ONCE(*(u16 *)p);
+	case 4:
+		return READ_ONCE(*(u32 *)p);
+	default:
+		return READ_ONCE(*(u64 *)p);
+	}
+}
+
+static void vmmem_store(void *p, u32 size, u64 v)
+{
+	switch (size) {
+	case 1:
+		WRITE_ONCE(*(u8 *)p, v);
+		break;
+	case 2:
+		WRITE_ONCE(*(u16 *)p, v);
+		break;
+	case 4:
+		WRITE_ONCE(*(u32 *)p, v);
+		break;
+	default:
+		WRITE_ONCE(*(u64 *)p, v);
+	}
+}
+
+/* cmpxchg() is fully ordered. */
+static u64 vmmem_cmpxchg(void *p, u32 size, u64 old, u64 new)
+{
+	switch (size) {
+	case 1:
+		return cmpxchg((u8 *)p, (u8)old, (u8)new);
+	case 2:
+		return cmpxchg((u16 *)p, (u16)old, (u16)new);
+	case 4:
+		return cmpxchg((u32 *)p, (u32)old, (u32)new);
+	default:
+		return cmpxchg((u64 *)p, old, new);
+	}
+}
+
+static u64 vmmem_atomic_op(void *p, const struct vmmem_atomic *a)
+{
+	u64 mask = a->size == 8 ? U64_MAX : BIT_ULL(a->size * 8) - 1;
+	u64 old, cur;
+
+	switch (a->op) {
+	case VMMEM_ATOMIC_LOAD:
+		if (a->order == VMMEM_ORDER_SEQ_CST)
+			smp_mb(); /* seq-cst: after all earlier accesses */
+		old = vmmem_load(p, a->size);
+		if (a->order != VMMEM_ORDER_RELAXED)
+			smp_mb(); /* acquire: before all later accesses */
+		return old;
+	case VMMEM_ATOMIC_STORE:
+		if (a->order != VMMEM_ORDER_RELAXED)
+			smp_mb(); /* release: after all earlier accesses */
+		vmmem_store(p, a->size, a->value);
+		if (a->order == VMMEM_ORDER_SEQ_CST)
+			smp_mb(); /* seq-cst: before all later accesses */
+		return 0;
+	case VMMEM_ATOMIC_CMPXCHG:
+		return vmmem_cmpxchg(p, a->size, a->expected, a->value);
+	default:
+		cur = vmmem_load(p, a->size);
+		do {
+			old = cur;
+			cur = vmmem_cmpxchg(p, a->size, old,
+					    (old + a->value) & mask);
+		} while (cur != old);
+		return old;
+	}
+}
+
+static int vmmem_atomic_check(const struct vmmem_atomic *a)
+{
+	u64 mask = a->size == 8 ? U64_MAX : BIT_ULL(a->size * 8) - 1;
+
+	if (a->reserved || a->op < VMMEM_ATOMIC_LOAD ||
+	    a->op > VMMEM_ATOMIC_FETCH_ADD || a->order > VMMEM_ORDER_SEQ_CST)
+		return -EINVAL;
+	if (a->size != 1 && a->size != 2 && a->size != 4 && a->size != 8)
+		return -EINVAL;
+	/* C11: no release loads, no acquire stores. */
+	if ((a->op == VMMEM_ATOMIC_LOAD && a->order == VMMEM_ORDER_RELEASE) ||
+	    (a->op == VMMEM_ATOMIC_STORE && a->order == VMMEM_ORDER_ACQUIRE))
+		return -EINVAL;
+	if ((a->op == VMMEM_ATOMIC_LOAD && a->value) ||
+	    (a->op != VMMEM_ATOMIC_CMPXCHG && a->expected))
+		return -EINVAL;
+	if ((a->value & ~mask) || (a->expected & ~mask))
+		return -EINVAL;
+	/* Aligned, so it neither tears nor crosses a page or a region. */
+	if (!IS_ALIGNED(a->guest_addr, a->size))
+		return -EINVAL;
+	return 0;
+}
+
+long vmmem_ioctl_atomic(struct vmmem_space *s, void __user *argp)
+{
+	struct vmmem_atomic __user *uarg = argp;
+	struct vmmem_region *r;
+	struct vmmem_atomic a;
+	u64 off, result = 0;
+	char *kaddr;
+	int idx, ret;
+
+	if (copy_from_user(&a, argp, sizeof(a)))
+		return -EFAULT;
+	ret = vmmem_atomic_check(&a);
+	if (ret)
+		return ret;
+
+	idx = srcu_read_lock(&s->srcu);
+	r = vmmem_find(s, a.guest_addr);
+	if (!r) {
+		ret = -ENXIO;
+	} else if (a.op != VMMEM_ATOMIC_LOAD &&
+		   (r->flags & VMMEM_REGION_READONLY)) {
+		ret = -EACCES;
+	} else {
+		off = a.guest_addr - r->gpa;
+		kaddr = kmap_local_page(r->pages[off >> PAGE_SHIFT]);
+		result = vmmem_atomic_op(kaddr + offset_in_page(off), &a);
+		kunmap_local(kaddr);
+	}
+	srcu_read_unlock(&s->srcu, idx);
+
+	if (ret)
+		return ret;
+	return put_user(result, &uarg->result) ? -EFAULT : 0;
+}
