@@ -96,14 +96,14 @@ static int vmmem_copy_region(struct vmmem_region *r, u64 off,
 	return 0;
 }
 
+/* Caller holds srcu_read_lock(&s->srcu). */
 static int vmmem_copy(struct vmmem_space *s, struct vmmem_io *io, bool write)
 {
 	char __user *ubuf = u64_to_user_ptr(io->user_addr);
 	u64 gpa = io->guest_addr;
-	int idx, ret = 0;
+	int ret = 0;
 
 	io->done = 0;
-	idx = srcu_read_lock(&s->srcu);
 	while (io->done < io->len) {
 		struct vmmem_region *r = vmmem_find(s, gpa);
 		u64 off, n, copied;
@@ -126,7 +126,6 @@ static int vmmem_copy(struct vmmem_space *s, struct vmmem_io *io, bool write)
 			break;
 		gpa += n;
 	}
-	srcu_read_unlock(&s->srcu, idx);
 
 	/* Stopped at a boundary: vm-memory's short count or PartialBuffer. */
 	if (io->done && (ret == -ENXIO || ret == -EACCES)) {
@@ -141,26 +140,31 @@ long vmmem_ioctl_io(struct vmmem_space *s, void __user *argp, bool write)
 {
 	struct vmmem_io __user *uio = argp;
 	struct vmmem_io io;
-	int ret;
+	int idx, ret;
 
 	if (copy_from_user(&io, uio, sizeof(io)))
 		return -EFAULT;
 	if ((io.flags & ~VMMEM_IO_FLAGS) || io.reserved)
 		return -EINVAL;
+	idx = srcu_read_lock(&s->srcu);
 	ret = vmmem_copy(s, &io, write);
+	srcu_read_unlock(&s->srcu, idx);
 	if (put_user(io.done, &uio->done))
 		return -EFAULT;
 	return ret;
 }
 
+/* Ops read from the user per copy_from_user() in a batch. */
+#define VMMEM_BATCH_CHUNK	8
+
 long vmmem_ioctl_io_batch(struct vmmem_space *s, void __user *argp)
 {
 	struct vmmem_io_batch __user *ubatch = argp;
-	struct vmmem_io __user *uops;
+	struct vmmem_io ops[VMMEM_BATCH_CHUNK];
 	struct vmmem_io_batch batch;
-	struct vmmem_io io;
-	u32 i;
-	int ret = 0;
+	struct vmmem_io __user *uops;
+	u32 i, n = 0;
+	int idx, ret = 0;
 
 	if (copy_from_user(&batch, ubatch, sizeof(batch)))
 		return -EFAULT;
@@ -168,22 +172,31 @@ long vmmem_ioctl_io_batch(struct vmmem_space *s, void __user *argp)
 		return -EINVAL;
 	uops = u64_to_user_ptr(batch.ops);
 
-	/* One op at a time: no allocation, whatever the count. */
+	/* One read-side section and no allocation for the whole chain. */
+	idx = srcu_read_lock(&s->srcu);
 	for (i = 0; i < batch.count; i++) {
-		if (copy_from_user(&io, &uops[i], sizeof(io))) {
-			ret = -EFAULT;
-			break;
+		struct vmmem_io *io = &ops[i % VMMEM_BATCH_CHUNK];
+
+		if (i == n) {
+			n = min(batch.count, i + VMMEM_BATCH_CHUNK);
+			if (copy_from_user(ops, &uops[i],
+					   (n - i) * sizeof(*ops))) {
+				ret = -EFAULT;
+				break;
+			}
 		}
-		if ((io.flags & ~VMMEM_IO_BATCH_OP_FLAGS) || io.reserved) {
+		if ((io->flags & ~VMMEM_IO_BATCH_OP_FLAGS) || io->reserved) {
 			ret = -EINVAL;
 			break;
 		}
-		ret = vmmem_copy(s, &io, io.flags & VMMEM_IO_WRITE);
-		if (put_user(io.done, &uops[i].done))
+		ret = vmmem_copy(s, io, io->flags & VMMEM_IO_WRITE);
+		if (put_user(io->done, &uops[i].done))
 			ret = -EFAULT;
 		if (ret)
 			break;
 	}
+	srcu_read_unlock(&s->srcu, idx);
+
 	if (put_user(i, &ubatch->done_ops))
 		return -EFAULT;
 	return ret;

@@ -287,26 +287,25 @@ long vmmem_ioctl_list(struct vmmem_space *s, void __user *argp)
 long vmmem_ioctl_find(struct vmmem_space *s, void __user *argp)
 {
 	struct vmmem_region_find __user *uarg = argp;
-	struct vmmem_region_info info;
+	struct vmmem_region_find arg;
 	struct vmmem_region *r;
-	u64 gpa, reserved;
 	int idx;
 
-	if (get_user(gpa, &uarg->guest_addr) ||
-	    get_user(reserved, &uarg->reserved))
+	/* All of it: an argument that cannot hold the answer is -EFAULT. */
+	if (copy_from_user(&arg, argp, sizeof(arg)))
 		return -EFAULT;
-	if (reserved)
+	if (arg.reserved)
 		return -EINVAL;
 
 	idx = srcu_read_lock(&s->srcu);
-	r = vmmem_find(s, gpa);
+	r = vmmem_find(s, arg.guest_addr);
 	if (r)
-		vmmem_region_info(r, &info);
+		vmmem_region_info(r, &arg.region);
 	srcu_read_unlock(&s->srcu, idx);
 
 	if (!r)
 		return -ENXIO;
-	if (copy_to_user(&uarg->region, &info, sizeof(info)))
+	if (copy_to_user(&uarg->region, &arg.region, sizeof(arg.region)))
 		return -EFAULT;
 	return 0;
 }

@@ -45,9 +45,11 @@
  *               caller's memory cgroup; else a page-aligned address of the
  *               caller's writable memory (anonymous, memfd/shmem, hugetlbfs)
  *               whose pages are pinned long-term and charged to the caller's
- *               RLIMIT_MEMLOCK unless it has CAP_IPC_LOCK
+ *               RLIMIT_MEMLOCK unless it has CAP_IPC_LOCK; the memory must
+ *               be mapped writable, even for a VMMEM_REGION_READONLY region
  * @flags:       (in) VMMEM_REGION_* flags
- * @id:          (out) region id, unique within this open file
+ * @id:          (out) region id, unique within this open file (ignored on
+ *               input, as is @mmap_offset)
  * @mmap_offset: (out) offset to mmap() the region at (MAP_SHARED), or
  *               VMMEM_NO_MMAP for user-backed regions
  * @reserved:    must be zero
