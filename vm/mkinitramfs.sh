@@ -11,10 +11,13 @@ shift 2; [ $# -gt 0 ] && shift; [ $# -gt 0 ] && shift
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/vmmem-initramfs.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
+# mktemp made it 0700: that would be the VM's / and lock out non-root tests.
+chmod 755 "$stage"
 
 mkdir -p "$stage"/bin "$stage"/sbin "$stage"/usr/bin "$stage"/usr/sbin \
 	"$stage"/proc "$stage"/sys "$stage"/dev "$stage"/tmp "$stage"/run \
 	"$stage"/tests
+chmod 1777 "$stage"/tmp
 cp /bin/busybox "$stage/bin/busybox"
 ln -s busybox "$stage/bin/sh"
 cp "$here/init" "$stage/init"
