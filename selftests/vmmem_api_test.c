@@ -104,6 +104,16 @@ FIXTURE_VARIANT_ADD(efault, write) {
 	.cmd = VMMEM_WRITE, .argsz = sizeof(struct vmmem_io) };
 FIXTURE_VARIANT_ADD(efault, io_batch) {
 	.cmd = VMMEM_IO_BATCH, .argsz = sizeof(struct vmmem_io_batch) };
+FIXTURE_VARIANT_ADD(efault, atomic) {
+	.cmd = VMMEM_ATOMIC, .argsz = sizeof(struct vmmem_atomic) };
+FIXTURE_VARIANT_ADD(efault, copy) {
+	.cmd = VMMEM_COPY, .argsz = sizeof(struct vmmem_copy) };
+FIXTURE_VARIANT_ADD(efault, translate) {
+	.cmd = VMMEM_TRANSLATE, .argsz = sizeof(struct vmmem_translate) };
+FIXTURE_VARIANT_ADD(efault, read_from_fd) {
+	.cmd = VMMEM_READ_FROM_FD, .argsz = sizeof(struct vmmem_fd_io) };
+FIXTURE_VARIANT_ADD(efault, write_to_fd) {
+	.cmd = VMMEM_WRITE_TO_FD, .argsz = sizeof(struct vmmem_fd_io) };
 
 FIXTURE_SETUP(efault)
 {
@@ -508,6 +518,203 @@ TEST(each_open_is_its_own_address_space)
 	ASSERT_EQ(0x5a, back);
 	close(a);
 	close(b);
+}
+
+/* --- ATOMIC --------------------------------------------------------------- */
+
+static void atomic_init(struct vmmem_atomic *a, __u32 op)
+{
+	memset(a, 0, sizeof(*a));
+	a->guest_addr = GPA;
+	a->op = op;
+	a->size = 8;
+	a->order = VMMEM_ORDER_SEQ_CST;
+}
+
+TEST_F(api, atomic_reserved_nonzero_is_einval)
+{
+	struct vmmem_atomic a;
+
+	atomic_init(&a, VMMEM_ATOMIC_LOAD);
+	a.reserved = 1;
+	ASSERT_EQ(-1, ioctl(self->fd, VMMEM_ATOMIC, &a));
+	ASSERT_EQ(EINVAL, errno);
+	a.reserved = 0;
+	ASSERT_EQ(0, ioctl(self->fd, VMMEM_ATOMIC, &a));
+}
+
+TEST_F(api, atomic_unknown_op_size_or_order_is_einval)
+{
+	static const __u32 bad_ops[] = { 0, 5, 0xffffffff };
+	static const __u32 bad_sizes[] = { 0, 3, 5, 6, 7, 16 };
+	struct vmmem_atomic a;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad_ops); i++) {
+		atomic_init(&a, bad_ops[i]);
+		ASSERT_EQ(-1, ioctl(self->fd, VMMEM_ATOMIC, &a));
+		ASSERT_EQ(EINVAL, errno) TH_LOG("op %u", bad_ops[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(bad_sizes); i++) {
+		atomic_init(&a, VMMEM_ATOMIC_LOAD);
+		a.size = bad_sizes[i];
+		ASSERT_EQ(-1, ioctl(self->fd, VMMEM_ATOMIC, &a));
+		ASSERT_EQ(EINVAL, errno) TH_LOG("size %u", bad_sizes[i]);
+	}
+	atomic_init(&a, VMMEM_ATOMIC_LOAD);
+	a.order = 4;
+	ASSERT_EQ(-1, ioctl(self->fd, VMMEM_ATOMIC, &a));
+	ASSERT_EQ(EINVAL, errno);
+}
+
+TEST_F(api, atomic_unused_operand_nonzero_is_einval)
+{
+	struct vmmem_atomic a;
+
+	atomic_init(&a, VMMEM_ATOMIC_LOAD);
+	a.value = 1;
+	ASSERT_EQ(-1, ioctl(self->fd, VMMEM_ATOMIC, &a));
+	ASSERT_EQ(EINVAL, errno);
+	atomic_init(&a, VMMEM_ATOMIC_STORE);
+	a.expected = 1;
+	ASSERT_EQ(-1, ioctl(self->fd, VMMEM_ATOMIC, &a));
+	ASSERT_EQ(EINVAL, errno);
+	atomic_init(&a, VMMEM_ATOMIC_FETCH_ADD);
+	a.expected = 1;
+	ASSERT_EQ(-1, ioctl(self->fd, VMMEM_ATOMIC, &a));
+	ASSERT_EQ(EINVAL, errno);
+}
+
+TEST_F(api, atomic_rejected_store_wrote_nothing)
+{
+	struct vmmem_atomic a;
+	__u64 back = 1;
+
+	atomic_init(&a, VMMEM_ATOMIC_STORE);
+	a.value = 0x1234;
+	a.reserved = 1;
+	ASSERT_EQ(-1, ioctl(self->fd, VMMEM_ATOMIC, &a));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, vm_read(self->fd, GPA, &back, 8, 0, NULL));
+	ASSERT_EQ(0, back);
+}
+
+/* --- COPY, TRANSLATE, READ_FROM_FD / WRITE_TO_FD --------------------------- */
+
+TEST_F(api, copy_unknown_flag_or_reserved_is_einval)
+{
+	struct vmmem_copy c;
+	unsigned int bit;
+
+	for (bit = 1; bit < 32; bit++) {
+		memset(&c, 0, sizeof(c));
+		c.src_gpa = GPA;
+		c.dst_gpa = GPA + PG;
+		c.len = 16;
+		c.flags = 1U << bit;
+		ASSERT_EQ(-1, ioctl(self->fd, VMMEM_COPY, &c));
+		ASSERT_EQ(EINVAL, errno) TH_LOG("flag bit %u", bit);
+	}
+	c.flags = 0;
+	c.reserved = 1;
+	ASSERT_EQ(-1, ioctl(self->fd, VMMEM_COPY, &c));
+	ASSERT_EQ(EINVAL, errno);
+	c.reserved = 0;
+	ASSERT_EQ(0, ioctl(self->fd, VMMEM_COPY, &c));
+	ASSERT_EQ(16, c.done);
+}
+
+TEST_F(api, translate_flags_or_reserved_nonzero_is_einval)
+{
+	struct vmmem_slice sl[2];
+	struct vmmem_translate t;
+	unsigned int bit;
+
+	for (bit = 0; bit < 33; bit++) {
+		memset(&t, 0, sizeof(t));
+		t.guest_addr = GPA;
+		t.len = 16;
+		t.slices = ptr2u(sl);
+		t.count = 2;
+		if (bit < 32)
+			t.flags = 1U << bit;
+		else
+			t.reserved = 1;
+		ASSERT_EQ(-1, ioctl(self->fd, VMMEM_TRANSLATE, &t));
+		ASSERT_EQ(EINVAL, errno) TH_LOG("bit %u", bit);
+	}
+	t.reserved = 0;
+	ASSERT_EQ(0, ioctl(self->fd, VMMEM_TRANSLATE, &t));
+	ASSERT_EQ(1, t.count);
+}
+
+TEST_F(api, translate_unmapped_slice_array_is_efault)
+{
+	struct vmmem_translate t;
+
+	memset(&t, 0, sizeof(t));
+	t.guest_addr = GPA;
+	t.len = 16;
+	t.slices = ptr2u(unmapped_range(PG));
+	t.count = 2;
+	ASSERT_EQ(-1, ioctl(self->fd, VMMEM_TRANSLATE, &t));
+	ASSERT_EQ(EFAULT, errno);
+}
+
+TEST_F(api, fd_io_unknown_flag_reserved_or_bad_offset_is_einval)
+{
+	static const unsigned long cmds[] = { VMMEM_READ_FROM_FD,
+					      VMMEM_WRITE_TO_FD };
+	struct vmmem_fd_io f;
+	unsigned int bit, c;
+	int p[2];
+
+	ASSERT_EQ(0, pipe(p));
+	for (c = 0; c < 2; c++) {
+		for (bit = 0; bit < 34; bit++) {
+			memset(&f, 0, sizeof(f));
+			f.guest_addr = GPA;
+			f.len = 1;
+			f.offset = -1;
+			f.fd = p[c];
+			if (bit == 0)
+				continue;	/* VMMEM_FD_EXACT is valid */
+			if (bit < 32)
+				f.flags = 1U << bit;
+			else if (bit == 32)
+				f.reserved = 1;
+			else
+				f.offset = -2;
+			ASSERT_EQ(-1, ioctl(self->fd, cmds[c], &f));
+			ASSERT_EQ(EINVAL, errno) TH_LOG("cmd %u bit %u", c, bit);
+			ASSERT_EQ(0, f.done);
+		}
+	}
+	close(p[0]);
+	close(p[1]);
+}
+
+TEST_F(api, fd_io_bad_fd_or_wrong_direction_is_ebadf)
+{
+	struct vmmem_fd_io f;
+	int p[2];
+
+	ASSERT_EQ(0, pipe(p));
+	memset(&f, 0, sizeof(f));
+	f.guest_addr = GPA;
+	f.len = 1;
+	f.offset = -1;
+	f.fd = -1;
+	ASSERT_EQ(-1, ioctl(self->fd, VMMEM_READ_FROM_FD, &f));
+	ASSERT_EQ(EBADF, errno);
+	f.fd = p[1];		/* write end: cannot be read from */
+	ASSERT_EQ(-1, ioctl(self->fd, VMMEM_READ_FROM_FD, &f));
+	ASSERT_EQ(EBADF, errno);
+	f.fd = p[0];		/* read end: cannot be written to */
+	ASSERT_EQ(-1, ioctl(self->fd, VMMEM_WRITE_TO_FD, &f));
+	ASSERT_EQ(EBADF, errno);
+	close(p[0]);
+	close(p[1]);
 }
 
 TEST_HARNESS_MAIN
