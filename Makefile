@@ -5,6 +5,7 @@
 #   make                 module (for KVER/KDIR), userlib, demo, selftests
 #   make deps            install build/test dependencies (Debian bookworm)
 #   make check           build and run the selftests in QEMU on every kernel
+#   make check-debug     the selftests on a KASAN/lockdep/kmemleak 6.12 kernel
 #   make demo            boot the 6.12 VM and run vmmem-demo $(DEMO_ARGS)
 #   make checkpatch | sparse | install | clean
 #
@@ -33,7 +34,7 @@ submake = @if [ -f $(1)/Makefile ]; then $(MAKE) -C $(1) $(2); \
 	else echo "  SKIP    $(1)/ (no Makefile yet)"; fi
 
 .PHONY: all modules modules_install userlib demo-bin selftests userland \
-	deps check demo checkpatch sparse install clean distclean
+	deps check check-debug demo checkpatch sparse install clean distclean
 
 all: modules userland
 
@@ -68,6 +69,13 @@ check:
 	@vm/deps.sh
 	@$(MAKE) --no-print-directory userland
 	@KVERS="$(KVERS)" vm/check.sh $(TESTS_OUT)
+
+# The same suite on a KASAN/lockdep/kmemleak kernel built from
+# linux-source-6.12 (about 20 min the first time, cached after).
+check-debug:
+	@vm/deps.sh
+	@$(MAKE) --no-print-directory userland
+	@vm/check-debug.sh $(TESTS_OUT)
 
 demo:
 	@vm/deps.sh

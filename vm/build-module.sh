@@ -2,13 +2,14 @@
 # Build vmmem.ko for one kernel release in its own tree, build/<rel>/src, so
 # that modules for different kernels never share objects.
 #   vm/build-module.sh <release> [extra kbuild args, e.g. C=2]
+# KDIR overrides the kernel build tree (default /lib/modules/<release>/build).
 # Output: build/<rel>/src/kmod/vmmem.ko, log in build/<rel>/build.log.
 # Fails on any compiler or modpost warning (the project allows none).
 set -eu
 
 cd "$(dirname "$0")/.."
 rel=$1; shift
-kdir=/lib/modules/$rel/build
+kdir=${KDIR:-/lib/modules/$rel/build}
 out=build/$rel
 src=$out/src
 

@@ -69,7 +69,7 @@ echo "debug kernel: building (about 20 min on 2 cores; log: $log)" >&2
 	cd "$src"
 	make -s x86_64_defconfig
 	scripts/kconfig/merge_config.sh -m .config \
-		arch/x86/configs/kvm_guest.config "$out/debug.config"
+		kernel/configs/kvm_guest.config "$out/debug.config"
 	make -s olddefconfig
 	for opt in KASAN PROVE_LOCKING DEBUG_KMEMLEAK FAILSLAB MODULES; do
 		grep -q "^CONFIG_$opt=y" .config ||

@@ -89,7 +89,7 @@ if [ -n "$done_line" ]; then
 		fail "kernel tainted by oops/warning (tainted=$t)"
 	fi
 fi
-bad=$(grep -E 'BUG:|WARNING:|Oops|general protection|refcount_t:|list_del corruption|Call Trace|UBSAN:|KASAN:' <<<"$clean" | head -n 5 || true)
+bad=$(grep -E 'BUG:|WARNING:|Oops|general protection|refcount_t:|list_del corruption|Call Trace|UBSAN:|KASAN:|unreferenced object' <<<"$clean" | head -n 5 || true)
 [ -z "$bad" ] || fail "kernel log reports a problem:"$'\n'"$bad"
 
 if [ -n "$cmd" ]; then
