@@ -397,7 +397,8 @@ struct vmmem_fd_io {
  * within one region from its mmap_offset on. Errors: -EINVAL (MAP_PRIVATE,
  * an offset that is no region's, a range past the region, a user-backed
  * region), -EACCES (PROT_WRITE on a read-only region; its mappings can
- * never gain write permission). The mapping cannot grow (mremap fails).
+ * never gain write permission). The mapping cannot grow: mremap() fails
+ * with -EFAULT (VM_DONTEXPAND).
  * Pages stay valid for the mapping after the region is removed or the file
  * closed. A fork()ed child shares the mapping: it sees the same pages.
  *
