@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "vmmem.h"
@@ -17,7 +18,7 @@
 #define VMMEM_DEFAULT_DEV	"/dev/vmmem"
 
 /* Attempts of a cache miss that races with region removal. */
-#define VMMEM_MISS_TRIES	16
+#define VMMEM_MISS_TRIES	64
 
 /* Slices per VMMEM_TRANSLATE call where the library walks a range. */
 #define VMMEM_WALK_SLICES	16
@@ -158,19 +159,32 @@ int vmmem_add_region(struct vmmem *vm, uint64_t gpa, uint64_t size,
 	return 0;
 }
 
-/* Drop the cached maps that match; called with the write lock held. */
-static void drop_maps(struct vmmem *vm, bool by_id, uint32_t id,
-		      uint64_t gpa, uint64_t size)
+static void retire_map(struct vmmem *vm, struct vmmem_map *m);
+
+/*
+ * After a removal through the library (@ret its result), drop the cache
+ * entries it concerns; write lock held. The removed region's own mapping
+ * is unmapped now (the caller must hold no pointer into it); entries found
+ * stale on the way (removed behind the library's back) are retired.
+ */
+static void drop_removed(struct vmmem *vm, int ret,
+			 const struct vmmem_region_remove *rm)
 {
+	bool by_addr = rm->flags & VMMEM_REMOVE_BY_ADDR;
 	unsigned int i, j;
 
 	for (i = j = 0; i < vm->nr_maps; i++) {
 		struct vmmem_map *m = &vm->maps[i];
-		bool hit = by_id ? m->id == id :
-			   m->gpa < gpa + size && gpa < m->gpa + m->size;
+		bool exact = by_addr ? m->gpa == rm->guest_addr &&
+				       m->size == rm->size : m->id == rm->id;
+		bool overlap = by_addr && m->gpa - rm->guest_addr < rm->size;
 
-		if (hit)
+		overlap = overlap || (by_addr &&
+				      rm->guest_addr - m->gpa < m->size);
+		if (exact && ret == 0)
 			drop_map(m);
+		else if (exact || overlap)
+			retire_map(vm, m);
 		else
 			vm->maps[j++] = *m;
 	}
@@ -190,7 +204,7 @@ static int remove_region(struct vmmem *vm, struct vmmem_region_remove *rm)
 	ret = xioctl(vm->fd, VMMEM_REMOVE_REGION, rm);
 	/* -ENOENT for an id: a cache entry with that id is stale anyway. */
 	if (ret == 0 || (ret == -ENOENT && !by_addr))
-		drop_maps(vm, !by_addr, rm->id, rm->guest_addr, rm->size);
+		drop_removed(vm, ret, rm);
 	pthread_rwlock_unlock(&vm->lock);
 	return ret;
 }
@@ -352,27 +366,6 @@ int vmmem_io_batch(struct vmmem *vm, struct vmmem_io *ops, unsigned int count,
 	return ret < 0 ? ret : 0;
 }
 
-bool vmmem_check_range(struct vmmem *vm, uint64_t gpa, uint64_t len)
-{
-	struct vmmem_region_info r;
-	uint64_t last;
-
-	if (!len)
-		return true;
-	/* A last byte past 2^64 - 1 cannot be backed. */
-	if (len - 1 > UINT64_MAX - gpa)
-		return false;
-	last = gpa + len - 1;
-	/* Walk adjacent regions; region ends are representable. */
-	for (;;) {
-		if (vmmem_find_region(vm, gpa, &r))
-			return false;
-		gpa = r.guest_addr + r.size;
-		if (last < gpa)
-			return true;
-	}
-}
-
 int vmmem_last_addr(struct vmmem *vm, uint64_t *out)
 {
 	struct vmmem_region_info *regions;
@@ -422,46 +415,161 @@ static struct vmmem_map *lookup(struct vmmem *vm, uint64_t gpa)
 	return gpa - m->gpa < m->size ? m : NULL;
 }
 
-/* Find, map and cache the region that holds @gpa; write lock held. */
-static int map_region(struct vmmem *vm, uint64_t gpa, struct vmmem_map **out)
+/* The listed region that holds @gpa, or NULL; @regions ascend by gpa. */
+static const struct vmmem_region_info *
+list_lookup(const struct vmmem_region_info *regions, unsigned int n,
+	    uint64_t gpa)
 {
-	struct vmmem_region_info r;
+	unsigned int lo = 0, hi = n;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (regions[mid].guest_addr <= gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || gpa - regions[lo - 1].guest_addr >= regions[lo - 1].size)
+		return NULL;
+	return &regions[lo - 1];
+}
+
+/* Whether cached @m is the listed region @r (ids are not reused soon). */
+static bool same_region(const struct vmmem_map *m,
+			const struct vmmem_region_info *r)
+{
+	return r && m->gpa == r->guest_addr && m->size == r->size &&
+	       m->id == r->id && m->flags == r->flags &&
+	       m->mmap_offset == r->mmap_offset &&
+	       m->user_addr == r->user_addr;
+}
+
+/*
+ * Moves a mapping to the retired list: another thread may still hold a
+ * pointer into it, and the kernel keeps the pages valid while mapped.
+ * Write lock held. If the list cannot grow, the mapping is leaked rather
+ * than unmapped.
+ */
+static void retire_map(struct vmmem *vm, struct vmmem_map *m)
+{
+	if (!m->mapped)
+		return;
+	if (vm->nr_retired == vm->cap_retired) {
+		unsigned int cap = vm->cap_retired ? 2 * vm->cap_retired : 16;
+		struct vmmem_retired *r;
+
+		r = reallocarray(vm->retired, cap, sizeof(*r));
+		if (!r)
+			return;
+		vm->retired = r;
+		vm->cap_retired = cap;
+	}
+	vm->retired[vm->nr_retired].host = m->host;
+	vm->retired[vm->nr_retired].size = m->size;
+	vm->nr_retired++;
+}
+
+/*
+ * A malloc()ed listing of all regions and its generation, read in one
+ * ioctl (retried while regions are added between the count and the copy).
+ */
+static int list_all(struct vmmem *vm, struct vmmem_region_info **out,
+		    uint64_t *gen)
+{
+	struct vmmem_region_info *buf = NULL, *nbuf;
+	struct vmmem_region_list list;
+	unsigned int cap = 16;
+	int ret;
+
+	for (;;) {
+		nbuf = reallocarray(buf, cap, sizeof(*buf));
+		if (!nbuf) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = nbuf;
+		memset(&list, 0, sizeof(list));
+		list.regions = (uintptr_t)buf;
+		list.count = cap;
+		ret = xioctl(vm->fd, VMMEM_LIST_REGIONS, &list);
+		if (ret == -E2BIG && list.count > cap) {
+			cap = list.count + 16;
+			continue;
+		}
+		if (ret < 0) {
+			free(buf);
+			return ret;
+		}
+		if (list.count > INT_MAX) {
+			free(buf);
+			return -EOVERFLOW;
+		}
+		*out = buf;
+		*gen = list.generation;
+		return list.count;
+	}
+}
+
+/*
+ * Brings the cache in line with a listing of generation @gen: entries of
+ * regions that no longer exist are retired. Write lock held.
+ */
+static void reconcile(struct vmmem *vm, const struct vmmem_region_info *regions,
+		      unsigned int n, uint64_t gen)
+{
+	unsigned int i, j;
+
+	if (vm->gen_valid && vm->gen == gen)
+		return;
+	for (i = j = 0; i < vm->nr_maps; i++) {
+		struct vmmem_map *m = &vm->maps[i];
+
+		if (same_region(m, list_lookup(regions, n, m->gpa)))
+			vm->maps[j++] = *m;
+		else
+			retire_map(vm, m);
+	}
+	vm->nr_maps = j;
+	vm->gen = gen;
+	vm->gen_valid = true;
+}
+
+/* Maps and caches listed region @r; write lock held, not cached yet. */
+static int map_region(struct vmmem *vm, const struct vmmem_region_info *r,
+		      struct vmmem_map **out)
+{
 	struct vmmem_map m = { 0 };
 	unsigned int i;
-	int ret, prot;
+	int prot;
 
-	ret = vmmem_find_region(vm, gpa, &r);
-	if (ret)
-		return ret;
-	if (r.size > SIZE_MAX)
+	if (r->size > SIZE_MAX)
 		return -EOVERFLOW;
-	m.gpa = r.guest_addr;
-	m.size = r.size;
-	m.id = r.id;
-	if (r.backing == VMMEM_BACKING_USER) {
-		if (r.user_addr > UINTPTR_MAX)
+	m.gpa = r->guest_addr;
+	m.size = r->size;
+	m.id = r->id;
+	m.flags = r->flags;
+	m.mmap_offset = r->mmap_offset;
+	m.user_addr = r->user_addr;
+	if (r->backing == VMMEM_BACKING_USER) {
+		if (r->user_addr > UINTPTR_MAX)
 			return -EOVERFLOW;
-		m.host = (void *)(uintptr_t)r.user_addr;
+		m.host = (void *)(uintptr_t)r->user_addr;
 	} else {
-		if (r.mmap_offset == VMMEM_NO_MMAP)
+		if (r->mmap_offset == VMMEM_NO_MMAP)
 			return -ENODEV;
-		if (r.mmap_offset > INT64_MAX)
+		if (r->mmap_offset > INT64_MAX)
 			return -EOVERFLOW;
 		prot = PROT_READ;
-		if (!(r.flags & VMMEM_REGION_READONLY))
+		if (!(r->flags & VMMEM_REGION_READONLY))
 			prot |= PROT_WRITE;
-		m.host = mmap(NULL, r.size, prot, MAP_SHARED, vm->fd,
-			      (off_t)r.mmap_offset);
+		m.host = mmap(NULL, r->size, prot, MAP_SHARED, vm->fd,
+			      (off_t)r->mmap_offset);
 		if (m.host == MAP_FAILED)
 			return -errno;
 		m.mapped = true;
 	}
 
-	/*
-	 * Entries overlapping a region the kernel just reported belong to
-	 * regions removed behind the library's back: drop them.
-	 */
-	drop_maps(vm, false, 0, m.gpa, m.size);
 	if (vm->nr_maps == vm->cap_maps) {
 		unsigned int cap = vm->cap_maps ? 2 * vm->cap_maps : 16;
 		struct vmmem_map *maps;
@@ -483,6 +591,45 @@ static int map_region(struct vmmem *vm, uint64_t gpa, struct vmmem_map **out)
 	return 0;
 }
 
+/*
+ * The cache miss path, write lock held: re-read the region table, refresh
+ * the cache if its generation moved, then map the region holding @gpa.
+ */
+static int miss(struct vmmem *vm, uint64_t gpa, struct vmmem_map **out)
+{
+	const struct vmmem_region_info *r;
+	struct vmmem_region_info *regions;
+	uint64_t gen, failed_gen = 0;
+	bool failed = false;
+	int n, ret, tries;
+
+	for (tries = 0; tries < VMMEM_MISS_TRIES; tries++) {
+		n = list_all(vm, &regions, &gen);
+		if (n < 0)
+			return n;
+		/* mmap() refused a region of an unchanged table: real. */
+		if (failed && gen == failed_gen) {
+			free(regions);
+			return -EINVAL;
+		}
+		reconcile(vm, regions, n, gen);
+		*out = lookup(vm, gpa);
+		if (*out) {
+			free(regions);
+			return 0;
+		}
+		r = list_lookup(regions, n, gpa);
+		ret = r ? map_region(vm, r, out) : -ENXIO;
+		free(regions);
+		/* -EINVAL from mmap(): removed since the listing? Again. */
+		if (ret != -EINVAL)
+			return ret;
+		failed = true;
+		failed_gen = gen;
+	}
+	return -EAGAIN;
+}
+
 int vmmem_get_host_address(struct vmmem *vm, uint64_t gpa, void **host,
 			   size_t *contig_len)
 {
@@ -497,7 +644,7 @@ int vmmem_get_host_address(struct vmmem *vm, uint64_t gpa, void **host,
 		pthread_rwlock_wrlock(&vm->lock);
 		m = lookup(vm, gpa);
 		if (!m)
-			ret = map_region(vm, gpa, &m);
+			ret = miss(vm, gpa, &m);
 	}
 	if (!ret) {
 		*host = (char *)m->host + (gpa - m->gpa);
@@ -506,4 +653,395 @@ int vmmem_get_host_address(struct vmmem *vm, uint64_t gpa, void **host,
 	}
 	pthread_rwlock_unlock(&vm->lock);
 	return ret;
+}
+
+int vmmem_refresh(struct vmmem *vm)
+{
+	struct vmmem_region_info *regions;
+	uint64_t gen;
+	int n;
+
+	pthread_rwlock_wrlock(&vm->lock);
+	n = list_all(vm, &regions, &gen);
+	if (n >= 0) {
+		reconcile(vm, regions, n, gen);
+		free(regions);
+	}
+	pthread_rwlock_unlock(&vm->lock);
+	return n < 0 ? n : 0;
+}
+
+/* --- atomics ------------------------------------------------------------ */
+
+static int atomic_op(struct vmmem *vm, uint32_t op, uint64_t gpa,
+		     unsigned int size, uint64_t value, uint64_t expected,
+		     int order, uint64_t *result)
+{
+	struct vmmem_atomic a = {
+		.guest_addr = gpa,
+		.value = value,
+		.expected = expected,
+		.op = op,
+		.size = size,
+		.order = (uint32_t)order,
+	};
+	int ret;
+
+	/* A negative order would wrap to a valid-looking one: never. */
+	if (order < 0)
+		return -EINVAL;
+	ret = xioctl(vm->fd, VMMEM_ATOMIC, &a);
+	if (ret < 0)
+		return ret;
+	if (result)
+		*result = a.result;
+	return 0;
+}
+
+int vmmem_load(struct vmmem *vm, uint64_t gpa, unsigned int size, int order,
+	       uint64_t *out)
+{
+	return atomic_op(vm, VMMEM_ATOMIC_LOAD, gpa, size, 0, 0, order, out);
+}
+
+int vmmem_store(struct vmmem *vm, uint64_t gpa, unsigned int size,
+		uint64_t val, int order)
+{
+	return atomic_op(vm, VMMEM_ATOMIC_STORE, gpa, size, val, 0, order,
+			 NULL);
+}
+
+int vmmem_compare_exchange(struct vmmem *vm, uint64_t gpa, unsigned int size,
+			   uint64_t expected, uint64_t desired, uint64_t *old)
+{
+	return atomic_op(vm, VMMEM_ATOMIC_CMPXCHG, gpa, size, desired,
+			 expected, VMMEM_ORDER_SEQ_CST, old);
+}
+
+bool vmmem_compare_exchange_bool(struct vmmem *vm, uint64_t gpa,
+				 unsigned int size, uint64_t expected,
+				 uint64_t desired)
+{
+	uint64_t old;
+
+	return vmmem_compare_exchange(vm, gpa, size, expected, desired,
+				      &old) == 0 && old == expected;
+}
+
+int vmmem_fetch_add(struct vmmem *vm, uint64_t gpa, unsigned int size,
+		    uint64_t addend, uint64_t *old)
+{
+	return atomic_op(vm, VMMEM_ATOMIC_FETCH_ADD, gpa, size, addend, 0,
+			 VMMEM_ORDER_SEQ_CST, old);
+}
+
+int vmmem_load_sized(struct vmmem *vm, uint64_t gpa, void *ptr, size_t size,
+		     int order)
+{
+	uint64_t v;
+	uint32_t v32;
+	uint16_t v16;
+	uint8_t v8;
+	int ret;
+
+	if (size != 1 && size != 2 && size != 4 && size != 8)
+		return -EINVAL;
+	ret = vmmem_load(vm, gpa, size, order, &v);
+	if (ret)
+		return ret;
+	/* Narrow as a value, so that the bytes come out in host order. */
+	switch (size) {
+	case 1:
+		v8 = v;
+		memcpy(ptr, &v8, 1);
+		break;
+	case 2:
+		v16 = v;
+		memcpy(ptr, &v16, 2);
+		break;
+	case 4:
+		v32 = v;
+		memcpy(ptr, &v32, 4);
+		break;
+	default:
+		memcpy(ptr, &v, 8);
+	}
+	return 0;
+}
+
+int vmmem_store_sized(struct vmmem *vm, uint64_t gpa, const void *ptr,
+		      size_t size, int order)
+{
+	uint64_t v;
+	uint32_t v32;
+	uint16_t v16;
+	uint8_t v8;
+
+	switch (size) {
+	case 1:
+		memcpy(&v8, ptr, 1);
+		v = v8;
+		break;
+	case 2:
+		memcpy(&v16, ptr, 2);
+		v = v16;
+		break;
+	case 4:
+		memcpy(&v32, ptr, 4);
+		v = v32;
+		break;
+	case 8:
+		memcpy(&v, ptr, 8);
+		break;
+	default:
+		return -EINVAL;
+	}
+	return vmmem_store(vm, gpa, size, v, order);
+}
+
+/* --- guest-to-guest copy ------------------------------------------------ */
+
+static int do_copy(struct vmmem *vm, uint64_t dst, uint64_t src, uint64_t len,
+		   uint32_t flags, size_t *done)
+{
+	struct vmmem_copy c = {
+		.src_gpa = src,
+		.dst_gpa = dst,
+		.len = len,
+		.flags = flags,
+	};
+	int ret;
+
+	ret = xioctl(vm->fd, VMMEM_COPY, &c);
+	if (done)
+		*done = c.done;
+	return ret < 0 ? ret : 0;
+}
+
+ssize_t vmmem_copy_guest(struct vmmem *vm, uint64_t dst_gpa, uint64_t src_gpa,
+			 size_t len)
+{
+	size_t done;
+	int ret;
+
+	ret = do_copy(vm, dst_gpa, src_gpa, len < SSIZE_MAX ? len : SSIZE_MAX,
+		      0, &done);
+	return ret < 0 ? ret : (ssize_t)done;
+}
+
+int vmmem_copy_guest_exact(struct vmmem *vm, uint64_t dst_gpa,
+			   uint64_t src_gpa, size_t len, size_t *done)
+{
+	return do_copy(vm, dst_gpa, src_gpa, len, VMMEM_IO_EXACT, done);
+}
+
+/* --- translation -------------------------------------------------------- */
+
+int vmmem_get_slices(struct vmmem *vm, uint64_t gpa, uint64_t len,
+		     struct vmmem_slice *slices, unsigned int cap,
+		     uint64_t *done)
+{
+	struct vmmem_translate t = {
+		.guest_addr = gpa,
+		.len = len,
+		.slices = (uintptr_t)slices,
+		/* The count is returned as an int. */
+		.count = cap < INT_MAX ? cap : INT_MAX,
+	};
+	int ret;
+
+	ret = xioctl(vm->fd, VMMEM_TRANSLATE, &t);
+	if (done)
+		*done = t.done;
+	return ret < 0 ? ret : (int)t.count;
+}
+
+bool vmmem_check_range(struct vmmem *vm, uint64_t gpa, uint64_t len)
+{
+	struct vmmem_slice s[VMMEM_WALK_SLICES];
+	uint64_t done;
+	int ret;
+
+	if (!len)
+		return true;
+	/* A last byte past 2^64 - 1 cannot be backed. */
+	if (len - 1 > UINT64_MAX - gpa)
+		return false;
+	/* One ioctl for up to VMMEM_WALK_SLICES regions crossed. */
+	for (;;) {
+		ret = vmmem_get_slices(vm, gpa, len, s, VMMEM_WALK_SLICES,
+				       &done);
+		if (ret >= 0)
+			return true;
+		if (ret != -E2BIG || !done)
+			return false;
+		gpa += done;
+		len -= done;
+	}
+}
+
+/*
+ * Host address of @s through the cache. -EAGAIN if the cache, even
+ * refreshed, holds another region there: the slice is out of date.
+ */
+static int slice_host(struct vmmem *vm, const struct vmmem_slice *s,
+		      void **host)
+{
+	struct vmmem_map *m;
+	int ret = 0;
+
+	if (s->mmap_offset == VMMEM_NO_MMAP) {
+		/* User-backed: the slice's user_addr is the host address. */
+		if (s->user_addr > UINTPTR_MAX)
+			return -EOVERFLOW;
+		*host = (void *)(uintptr_t)s->user_addr;
+		return 0;
+	}
+	pthread_rwlock_rdlock(&vm->lock);
+	m = lookup(vm, s->guest_addr);
+	if (!m || m->id != s->region_id) {
+		pthread_rwlock_unlock(&vm->lock);
+		pthread_rwlock_wrlock(&vm->lock);
+		m = lookup(vm, s->guest_addr);
+		if (m && m->id != s->region_id) {
+			/* Stale: the region was replaced behind our back. */
+			vm->gen_valid = false;
+			m = NULL;
+		}
+		if (!m)
+			ret = miss(vm, s->guest_addr, &m);
+		if (!ret && m->id != s->region_id)
+			ret = -EAGAIN;
+	}
+	if (!ret) {
+		if (s->guest_addr + s->len - m->gpa > m->size)
+			ret = -EAGAIN;
+		else
+			*host = (char *)m->host + (s->guest_addr - m->gpa);
+	}
+	pthread_rwlock_unlock(&vm->lock);
+	return ret;
+}
+
+/* One attempt of vmmem_get_iovecs(); -EAGAIN: a region changed. */
+static int get_iovecs_once(struct vmmem *vm, uint64_t gpa, uint64_t len,
+			   struct iovec *iov, unsigned int cap)
+{
+	struct vmmem_slice s[VMMEM_WALK_SLICES];
+	unsigned int n = 0, chunk;
+	uint64_t done;
+	int i, k, ret;
+
+	if (cap > INT_MAX)
+		cap = INT_MAX;
+	while (len) {
+		if (n == cap)
+			return -E2BIG;
+		chunk = cap - n < VMMEM_WALK_SLICES ? cap - n :
+						      VMMEM_WALK_SLICES;
+		k = vmmem_get_slices(vm, gpa, len, s, chunk, &done);
+		if (k < 0 && k != -E2BIG)
+			return k;
+		if (k == -E2BIG)	/* a full array: count the slices */
+			k = chunk;
+		for (i = 0; i < k; i++) {
+			void *host;
+
+			if (s[i].len > SIZE_MAX)
+				return -EOVERFLOW;
+			ret = slice_host(vm, &s[i], &host);
+			if (ret)
+				return ret;
+			iov[n].iov_base = host;
+			iov[n].iov_len = s[i].len;
+			n++;
+		}
+		gpa += done;
+		len -= done;
+	}
+	return n;
+}
+
+int vmmem_get_iovecs(struct vmmem *vm, uint64_t gpa, uint64_t len,
+		     struct iovec *iov, unsigned int cap)
+{
+	int tries, ret = -EAGAIN;
+
+	for (tries = 0; tries < VMMEM_MISS_TRIES && ret == -EAGAIN; tries++)
+		ret = get_iovecs_once(vm, gpa, len, iov, cap);
+	return ret;
+}
+
+/* --- file descriptor I/O ------------------------------------------------ */
+
+static int fd_io(struct vmmem *vm, unsigned long req, uint64_t gpa, int fd,
+		 int64_t off, uint64_t len, uint32_t flags, size_t *done)
+{
+	struct vmmem_fd_io io = {
+		.guest_addr = gpa,
+		.len = len,
+		.offset = off,
+		.fd = fd,
+		.flags = flags,
+	};
+	int ret;
+
+	ret = xioctl(vm->fd, req, &io);
+	*done = io.done;
+	return ret < 0 ? ret : 0;
+}
+
+/* The exact forms: continue after a signal, as vm-memory's do. */
+static int fd_io_exact(struct vmmem *vm, unsigned long req, uint64_t gpa,
+		       int fd, int64_t off, size_t len, size_t *done)
+{
+	size_t total = 0, d;
+	int ret;
+
+	for (;;) {
+		ret = fd_io(vm, req, gpa + total, fd,
+			    off >= 0 ? off + (int64_t)total : off, len - total,
+			    VMMEM_FD_EXACT, &d);
+		total += d;
+		if (ret != -EINTR || total >= len)
+			break;
+	}
+	if (done)
+		*done = total;
+	/* Only a signal stops an exact transfer short of success. */
+	return ret == -EINTR && total == len ? 0 : ret;
+}
+
+ssize_t vmmem_read_volatile_from(struct vmmem *vm, uint64_t gpa, int fd,
+				 int64_t off, size_t len)
+{
+	size_t done;
+	int ret;
+
+	ret = fd_io(vm, VMMEM_READ_FROM_FD, gpa, fd, off,
+		    len < SSIZE_MAX ? len : SSIZE_MAX, 0, &done);
+	return ret < 0 ? ret : (ssize_t)done;
+}
+
+int vmmem_read_exact_volatile_from(struct vmmem *vm, uint64_t gpa, int fd,
+				   int64_t off, size_t len, size_t *done)
+{
+	return fd_io_exact(vm, VMMEM_READ_FROM_FD, gpa, fd, off, len, done);
+}
+
+ssize_t vmmem_write_volatile_to(struct vmmem *vm, uint64_t gpa, int fd,
+				int64_t off, size_t len)
+{
+	size_t done;
+	int ret;
+
+	ret = fd_io(vm, VMMEM_WRITE_TO_FD, gpa, fd, off,
+		    len < SSIZE_MAX ? len : SSIZE_MAX, 0, &done);
+	return ret < 0 ? ret : (ssize_t)done;
+}
+
+int vmmem_write_all_volatile_to(struct vmmem *vm, uint64_t gpa, int fd,
+				int64_t off, size_t len, size_t *done)
+{
+	return fd_io_exact(vm, VMMEM_WRITE_TO_FD, gpa, fd, off, len, done);
 }

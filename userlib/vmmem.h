@@ -12,6 +12,30 @@
  *
  * Thread safety: all functions may be called concurrently on one handle,
  * except vmmem_close(), which must be the last call on it.
+ *
+ * Host pointers (vmmem_get_host_address(), vmmem_get_iovecs()) come from a
+ * cache of mappings, one per region, made on first use. The rules:
+ *
+ *  - The cache remembers the generation of the region table
+ *    (VMMEM_LIST_REGIONS) it agrees with. On every cache miss (an address
+ *    no cached region holds, a hole included) the library re-reads the
+ *    table and, if the generation moved, refreshes the cache: entries of
+ *    regions that no longer exist are dropped. vmmem_refresh() does the
+ *    same on demand, and vmmem_get_iovecs() does it when a translated
+ *    slice names another region than the cached one.
+ *  - A hit is not checked against the kernel: after a region is removed
+ *    (or replaced) through the raw fd or by another process sharing the
+ *    file, a lookup that hits the cache keeps returning pointers into the
+ *    old region's pages until a refresh. Those pages stay valid memory.
+ *  - Mappings dropped by a refresh are never unmapped before
+ *    vmmem_close(): another thread may still hold a pointer into them, and
+ *    the kernel keeps a removed region's pages for as long as they are
+ *    mapped. So no pointer the library returned ever points into an
+ *    unmapped range while the handle is open (but it may point into a
+ *    removed region's pages, which the guest no longer sees).
+ *  - Removal through the library (vmmem_remove_region*()) unmaps that
+ *    region's mapping at once: the caller must hold no pointer into a
+ *    region it removes.
  */
 #ifndef _VMMEM_H
 #define _VMMEM_H
@@ -20,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <linux/vmmem.h>
 
 #ifdef __cplusplus
@@ -57,8 +82,9 @@ int vmmem_open_path(const char *path, struct vmmem **out);
  *
  * Closing the file destroys the guest address space, but pages stay valid
  * for mappings made outside the library until they are unmapped. Pointers
- * returned by vmmem_get_host_address() for kernel-backed regions become
- * invalid.
+ * returned by vmmem_get_host_address() and vmmem_get_iovecs() for
+ * kernel-backed regions become invalid, those into retired mappings of
+ * removed regions included.
  */
 void vmmem_close(struct vmmem *vm);
 
@@ -68,7 +94,8 @@ void vmmem_close(struct vmmem *vm);
  *
  * For what the library does not cover, such as passing the file to another
  * process. Regions removed through the fd rather than the library leave
- * stale entries in the mapping cache (see vmmem_get_host_address()).
+ * stale entries in the mapping cache until the next refresh (see the rules
+ * at the top of this file and vmmem_refresh()).
  *
  * Return: the file descriptor, owned by the handle.
  */
@@ -310,7 +337,8 @@ int vmmem_io_batch(struct vmmem *vm, struct vmmem_io *ops, unsigned int count,
  * @gpa: first guest address
  * @len: length; 0 is always true
  *
- * Adjacent regions count as one range. Takes one ioctl per region crossed.
+ * Adjacent regions count as one range. Built on VMMEM_TRANSLATE: one ioctl
+ * for every 16 regions crossed.
  *
  * Return: true if the whole range is backed; false otherwise or on error.
  */
@@ -348,17 +376,580 @@ bool vmmem_address_in_range(struct vmmem *vm, uint64_t gpa);
  * For user-backed regions the pointer is user_addr plus the offset, valid
  * only in the process that added the region.
  *
- * The pointer stays valid until the region is removed through the library
- * or the handle is closed. A region removed through the raw fd or by
- * another process sharing the file is not noticed while its mapping is
- * cached: the pointer then still reaches the old region's pages.
+ * A cache hit costs no system call and is not checked against the kernel.
+ * A miss re-reads the region table and refreshes the cache if the table
+ * changed (see the rules at the top of this file): after a region is
+ * replaced behind the library's back, a lookup that misses (any address not
+ * cached, or vmmem_refresh()) makes later lookups see the new region. The
+ * pointer stays valid memory until the handle is closed, unless the region
+ * is removed through the library.
  *
  * Return: 0, or -ENXIO (@gpa is not backed), -ENOMEM, -EOVERFLOW (the
- * region does not fit in this process's address space), or -errno from
- * mmap().
+ * region does not fit in this process's address space), -EAGAIN (regions
+ * were removed between listing and mapping, over and over), or -errno from
+ * mmap() or VMMEM_LIST_REGIONS.
  */
 int vmmem_get_host_address(struct vmmem *vm, uint64_t gpa, void **host,
 			   size_t *contig_len);
+
+/**
+ * vmmem_refresh() - bring the mapping cache in line with the region table
+ * @vm: the handle
+ *
+ * Re-reads the table; if its generation moved since the cache was last in
+ * line with it, drops the entries of regions that no longer exist. Their
+ * mappings are retired, not unmapped (see the rules at the top of this
+ * file). Call it after regions were removed or replaced through the raw fd
+ * or by another process, when stale cache hits must end now.
+ *
+ * Return: 0, or -ENOMEM, or -errno from VMMEM_LIST_REGIONS.
+ */
+int vmmem_refresh(struct vmmem *vm);
+
+/* --- atomics (vm-memory Bytes::load / store and friends) --------------- */
+
+/**
+ * vmmem_load() - atomic load from guest memory
+ * @vm:    the handle
+ * @gpa:   guest address, aligned to @size
+ * @size:  1, 2, 4 or 8 bytes
+ * @order: VMMEM_ORDER_RELAXED, _ACQUIRE or _SEQ_CST
+ * @out:   receives the value, in host byte order, zero-extended
+ *
+ * One single-copy-atomic access of @size bytes (vm-memory Bytes::load).
+ *
+ * Return: 0, or -EINVAL (size, order such as VMMEM_ORDER_RELEASE, or @gpa
+ * not aligned to @size), -ENXIO (not backed). Loads work on read-only
+ * regions.
+ */
+int vmmem_load(struct vmmem *vm, uint64_t gpa, unsigned int size, int order,
+	       uint64_t *out);
+
+/**
+ * vmmem_store() - atomic store to guest memory
+ * @vm:    the handle
+ * @gpa:   guest address, aligned to @size
+ * @size:  1, 2, 4 or 8 bytes
+ * @val:   the value, which must fit in @size bytes
+ * @order: VMMEM_ORDER_RELAXED, _RELEASE or _SEQ_CST
+ *
+ * vm-memory Bytes::store.
+ *
+ * Return: 0, or -EINVAL (size, order such as VMMEM_ORDER_ACQUIRE, @val
+ * wider than @size, misaligned), -ENXIO (not backed), -EACCES (read-only
+ * region). On error nothing is written.
+ */
+int vmmem_store(struct vmmem *vm, uint64_t gpa, unsigned int size,
+		uint64_t val, int order);
+
+/**
+ * vmmem_compare_exchange() - atomic compare-and-swap in guest memory
+ * @vm:       the handle
+ * @gpa:      guest address, aligned to @size
+ * @size:     1, 2, 4 or 8 bytes
+ * @expected: the value expected, fitting in @size bytes
+ * @desired:  the value to store if the current value is @expected
+ * @old:      if not NULL, receives the value found (host order)
+ *
+ * Sequentially consistent. It stored @desired iff *@old == @expected.
+ *
+ * Return: 0 whether or not it stored, or -EINVAL (size, a value wider than
+ * @size, misaligned), -ENXIO, -EACCES (read-only region).
+ */
+int vmmem_compare_exchange(struct vmmem *vm, uint64_t gpa, unsigned int size,
+			   uint64_t expected, uint64_t desired, uint64_t *old);
+
+/**
+ * vmmem_compare_exchange_bool() - vmmem_compare_exchange(), did it store?
+ * @vm:       the handle
+ * @gpa:      guest address, aligned to @size
+ * @size:     1, 2, 4 or 8 bytes
+ * @expected: the value expected
+ * @desired:  the value to store
+ *
+ * Return: true if @desired was stored; false if the value differed or on
+ * any error.
+ */
+bool vmmem_compare_exchange_bool(struct vmmem *vm, uint64_t gpa,
+				 unsigned int size, uint64_t expected,
+				 uint64_t desired);
+
+/**
+ * vmmem_fetch_add() - atomic add in guest memory, returning the old value
+ * @vm:     the handle
+ * @gpa:    guest address, aligned to @size
+ * @size:   1, 2, 4 or 8 bytes
+ * @addend: added modulo 2^(8 * @size); must fit in @size bytes (to
+ *          subtract x, add 2^(8 * @size) - x)
+ * @old:    if not NULL, receives the value before the add
+ *
+ * Sequentially consistent.
+ *
+ * Return: 0, or -EINVAL, -ENXIO, -EACCES (read-only region).
+ */
+int vmmem_fetch_add(struct vmmem *vm, uint64_t gpa, unsigned int size,
+		    uint64_t addend, uint64_t *old);
+
+/**
+ * vmmem_load_sized() - atomic load into an object of 1, 2, 4 or 8 bytes
+ * @vm:    the handle
+ * @gpa:   guest address, aligned to @size
+ * @ptr:   the object; receives the bytes as guest memory holds them
+ * @size:  its size
+ * @order: as vmmem_load()
+ *
+ * The back end of vmmem_load_obj(). Guest memory and *@ptr hold the same
+ * bytes, so it works for the vmmem_le* and vmmem_be* types too.
+ *
+ * Return: as vmmem_load(); -EINVAL for any other @size.
+ */
+int vmmem_load_sized(struct vmmem *vm, uint64_t gpa, void *ptr, size_t size,
+		     int order);
+
+/**
+ * vmmem_store_sized() - atomic store of an object of 1, 2, 4 or 8 bytes
+ * @vm:    the handle
+ * @gpa:   guest address, aligned to @size
+ * @ptr:   the object, stored byte for byte
+ * @size:  its size
+ * @order: as vmmem_store()
+ *
+ * The back end of vmmem_store_obj().
+ *
+ * Return: as vmmem_store(); -EINVAL for any other @size.
+ */
+int vmmem_store_sized(struct vmmem *vm, uint64_t gpa, const void *ptr,
+		      size_t size, int order);
+
+/**
+ * vmmem_load_obj() - atomic load of the object @ptr points to
+ * @vm:    the handle
+ * @gpa:   guest address, aligned to sizeof(*@ptr)
+ * @ptr:   pointer to an object of 1, 2, 4 or 8 bytes (an integer, or a
+ *         vmmem_le16 and the like)
+ * @order: VMMEM_ORDER_*
+ *
+ * Return: as vmmem_load_sized().
+ */
+#define vmmem_load_obj(vm, gpa, ptr, order) \
+	vmmem_load_sized((vm), (gpa), (ptr), sizeof(*(ptr)), (order))
+
+/**
+ * vmmem_store_obj() - atomic store of the object @ptr points to
+ * @vm:    the handle
+ * @gpa:   guest address, aligned to sizeof(*@ptr)
+ * @ptr:   pointer to an object of 1, 2, 4 or 8 bytes
+ * @order: VMMEM_ORDER_*
+ *
+ * Return: as vmmem_store_sized().
+ */
+#define vmmem_store_obj(vm, gpa, ptr, order) \
+	vmmem_store_sized((vm), (gpa), (ptr), sizeof(*(ptr)), (order))
+
+/* --- guest-to-guest copy ------------------------------------------------ */
+
+/**
+ * vmmem_copy_guest() - memmove() within guest memory, as far as it goes
+ * @vm:      the handle
+ * @dst_gpa: first destination byte
+ * @src_gpa: first source byte
+ * @len:     bytes to copy (clamped to SSIZE_MAX)
+ *
+ * Overlapping ranges are copied as memmove() does; both may span adjacent
+ * regions. The copy covers the longest prefix backed in both ranges and
+ * writable at the destination.
+ *
+ * Return: the bytes copied (less than @len at a hole, the end of memory or
+ * a read-only destination region), or -ENXIO (the first source or
+ * destination byte is not backed), -EACCES (the first destination byte is
+ * read-only). Zero @len returns 0 anywhere.
+ */
+ssize_t vmmem_copy_guest(struct vmmem *vm, uint64_t dst_gpa, uint64_t src_gpa,
+			 size_t len);
+
+/**
+ * vmmem_copy_guest_exact() - memmove() exactly @len bytes in guest memory
+ * @vm:      the handle
+ * @dst_gpa: first destination byte
+ * @src_gpa: first source byte
+ * @len:     bytes to copy
+ * @done:    if not NULL, receives the bytes copied, also on failure (a
+ *           prefix of the range, which stays copied)
+ *
+ * Return: 0, or -ENXIO (first byte not backed), -ERANGE (short at a hole
+ * or the end of memory), -EACCES (the destination reaches a read-only
+ * region).
+ */
+int vmmem_copy_guest_exact(struct vmmem *vm, uint64_t dst_gpa,
+			   uint64_t src_gpa, size_t len, size_t *done);
+
+/* --- translation (vm-memory get_slices) --------------------------------- */
+
+/**
+ * vmmem_get_slices() - the contiguous pieces of a guest range
+ * @vm:     the handle
+ * @gpa:    first byte of the range
+ * @len:    bytes in the range
+ * @slices: array of @cap pieces, filled in guest address order, one per
+ *          region touched
+ * @cap:    capacity of @slices (at most INT_MAX is used)
+ * @done:   if not NULL, receives the bytes covered by the pieces written,
+ *          also on failure
+ *
+ * One VMMEM_TRANSLATE ioctl. On -ENXIO and -E2BIG the pieces before the
+ * hole or the full array are written and cover exactly *@done bytes: their
+ * number is how many of them it takes to sum up to *@done (all @cap for
+ * -E2BIG). Go on from @gpa + *@done after -E2BIG.
+ *
+ * Return: the number of pieces (0 for a zero @len, anywhere), or -ENXIO (a
+ * hole or the end of memory at @gpa + *@done), -E2BIG (@cap pieces were
+ * not enough), -EFAULT.
+ */
+int vmmem_get_slices(struct vmmem *vm, uint64_t gpa, uint64_t len,
+		     struct vmmem_slice *slices, unsigned int cap,
+		     uint64_t *done);
+
+/**
+ * vmmem_get_iovecs() - host iovecs over a guest range, for readv/writev
+ * @vm:  the handle
+ * @gpa: first byte of the range
+ * @len: bytes in the range
+ * @iov: array of @cap iovecs, filled one per region touched
+ * @cap: capacity of @iov
+ *
+ * Translates the range (VMMEM_TRANSLATE, 16 pieces per call) and points
+ * each iovec at the host view of its piece: the cached mapping of a
+ * kernel-backed region (mapped on first use, see vmmem_get_host_address())
+ * or the pinned user memory of a user-backed one. A backend can then
+ * readv()/writev() straight into or out of guest memory. A cached entry
+ * that names another region than the translation is refreshed first, so
+ * the iovecs always reach the regions that held the range at translation
+ * time. Read-only kernel-backed regions are mapped read-only: reading a
+ * file into them faults (readv() fails with EFAULT); see the slices' flags
+ * (vmmem_get_slices()) to tell. The pointers follow the rules at the top
+ * of this file.
+ *
+ * Return: the number of iovecs (0 for a zero @len), or -ENXIO (the range
+ * runs into a hole or the end of memory), -E2BIG (more than @cap regions),
+ * -EAGAIN (the regions kept changing under it), -ENOMEM, -errno from
+ * mmap(). On error the contents of @iov are unspecified.
+ */
+int vmmem_get_iovecs(struct vmmem *vm, uint64_t gpa, uint64_t len,
+		     struct iovec *iov, unsigned int cap);
+
+/* --- file descriptor I/O (vm-memory read_volatile_from & co.) ----------- */
+
+/**
+ * vmmem_read_volatile_from() - read from a file into guest memory
+ * @vm:  the handle
+ * @gpa: first guest byte
+ * @fd:  regular file, block device, pipe or socket, open for reading
+ * @off: file offset (pread), or -1 to read at and advance the file position
+ * @len: bytes to read (clamped to SSIZE_MAX)
+ *
+ * The transfer runs in the kernel, across adjacent regions, and ends at
+ * the first short read of the file (vm-memory read_volatile_from, 0.10's
+ * read_from), a hole or a read-only region.
+ *
+ * Return: the bytes read (0 at end of file or for a zero @len), or -EBADF
+ * (bad fd, not open for reading), -ESPIPE (@off on a pipe or socket),
+ * -EINVAL (@off below -1), -ENXIO (the first guest byte is not backed),
+ * -EACCES (the first guest byte is read-only), -EINTR (a signal before any
+ * byte), or the file's own -errno (before any byte).
+ */
+ssize_t vmmem_read_volatile_from(struct vmmem *vm, uint64_t gpa, int fd,
+				 int64_t off, size_t len);
+
+/**
+ * vmmem_read_exact_volatile_from() - read exactly @len bytes from a file
+ * @vm:   the handle
+ * @gpa:  first guest byte
+ * @fd:   file, open for reading
+ * @off:  file offset, or -1 for the file position
+ * @len:  bytes to read
+ * @done: if not NULL, receives the bytes read, also on failure
+ *
+ * Short reads of the file are continued at the next guest byte, so the
+ * data lands contiguously (vm-memory read_exact_volatile_from, 0.10's
+ * read_exact_from). A signal that interrupts the transfer does not end it:
+ * the library goes on from where it stopped (at @gpa + done, and at
+ * @off + done for an explicit offset).
+ *
+ * Return: 0, or -ENODATA (end of file first: *@done bytes were read),
+ * -ERANGE (a hole or the end of guest memory first), -EACCES (read-only
+ * region), -EBADF, -ESPIPE, -EINVAL, -ENXIO as vmmem_read_volatile_from(),
+ * or the file's -errno.
+ */
+int vmmem_read_exact_volatile_from(struct vmmem *vm, uint64_t gpa, int fd,
+				   int64_t off, size_t len, size_t *done);
+
+/**
+ * vmmem_write_volatile_to() - write guest memory to a file
+ * @vm:  the handle
+ * @gpa: first guest byte
+ * @fd:  file, open for writing
+ * @off: file offset (pwrite), or -1 for the file position
+ * @len: bytes to write (clamped to SSIZE_MAX)
+ *
+ * vm-memory write_volatile_to (0.10's write_to): ends at the first short
+ * write of the file or a hole. Read-only regions can be written out.
+ *
+ * Return: the bytes written, or -EBADF (not open for writing), -ESPIPE,
+ * -EINVAL, -ENXIO, -EINTR, or the file's -errno (-EPIPE, ...), as
+ * vmmem_read_volatile_from().
+ */
+ssize_t vmmem_write_volatile_to(struct vmmem *vm, uint64_t gpa, int fd,
+				int64_t off, size_t len);
+
+/**
+ * vmmem_write_all_volatile_to() - write exactly @len bytes to a file
+ * @vm:   the handle
+ * @gpa:  first guest byte
+ * @fd:   file, open for writing
+ * @off:  file offset, or -1 for the file position
+ * @len:  bytes to write
+ * @done: if not NULL, receives the bytes written, also on failure
+ *
+ * vm-memory write_all_volatile_to (0.10's write_all_to); continued after
+ * signals as vmmem_read_exact_volatile_from().
+ *
+ * Return: 0, or -EIO (the file took no more bytes), -ERANGE (a hole first),
+ * and the errors of vmmem_write_volatile_to().
+ */
+int vmmem_write_all_volatile_to(struct vmmem *vm, uint64_t gpa, int fd,
+				int64_t off, size_t len, size_t *done);
+
+/* --- endian types (vm-memory's Le16, Be32, ...) ------------------------- */
+
+/*
+ * Fixed byte-order values for guest structures, such as virtio's
+ * little-endian fields. Each is a struct of one member, so that a
+ * vmmem_le16 and a uint16_t (or a vmmem_be16) are different types and the
+ * compiler catches a missing conversion. They are plain data: read and
+ * write them with vmmem_read_obj()/vmmem_write_obj() (or atomically with
+ * vmmem_load_obj()/vmmem_store_obj()), and they hold exactly the bytes that
+ * guest memory holds.
+ */
+/*
+ * Byte swaps to and from each order (their own inverses). Not <endian.h>'s
+ * htole16() & co., which strict -std=c99/c11 modes hide; GCC and Clang
+ * builtins instead.
+ */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define vmmem_le_swab16(x)	((uint16_t)(x))
+#define vmmem_le_swab32(x)	((uint32_t)(x))
+#define vmmem_le_swab64(x)	((uint64_t)(x))
+#define vmmem_be_swab16(x)	__builtin_bswap16(x)
+#define vmmem_be_swab32(x)	__builtin_bswap32(x)
+#define vmmem_be_swab64(x)	__builtin_bswap64(x)
+#elif __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define vmmem_le_swab16(x)	__builtin_bswap16(x)
+#define vmmem_le_swab32(x)	__builtin_bswap32(x)
+#define vmmem_le_swab64(x)	__builtin_bswap64(x)
+#define vmmem_be_swab16(x)	((uint16_t)(x))
+#define vmmem_be_swab32(x)	((uint32_t)(x))
+#define vmmem_be_swab64(x)	((uint64_t)(x))
+#else
+#error "libvmmem: unknown byte order"
+#endif
+
+/**
+ * struct vmmem_le16 - a 16-bit little-endian value in guest memory
+ * @raw: the bytes as guest memory holds them; use the helpers below
+ */
+typedef struct vmmem_le16 {
+	uint16_t raw;
+} vmmem_le16;
+
+/**
+ * vmmem_le16_to_cpu() - the value of a vmmem_le16 in host byte order
+ * @x: the little-endian value
+ *
+ * Return: the value.
+ */
+static inline uint16_t vmmem_le16_to_cpu(vmmem_le16 x)
+{
+	return vmmem_le_swab16(x.raw);
+}
+
+/**
+ * vmmem_cpu_to_le16() - a host-order value as a vmmem_le16
+ * @v: the value in host byte order
+ *
+ * Return: the little-endian value.
+ */
+static inline vmmem_le16 vmmem_cpu_to_le16(uint16_t v)
+{
+	vmmem_le16 x;
+
+	x.raw = vmmem_le_swab16(v);
+	return x;
+}
+
+/**
+ * struct vmmem_le32 - a 32-bit little-endian value in guest memory
+ * @raw: the bytes as guest memory holds them; use the helpers below
+ */
+typedef struct vmmem_le32 {
+	uint32_t raw;
+} vmmem_le32;
+
+/**
+ * vmmem_le32_to_cpu() - the value of a vmmem_le32 in host byte order
+ * @x: the little-endian value
+ *
+ * Return: the value.
+ */
+static inline uint32_t vmmem_le32_to_cpu(vmmem_le32 x)
+{
+	return vmmem_le_swab32(x.raw);
+}
+
+/**
+ * vmmem_cpu_to_le32() - a host-order value as a vmmem_le32
+ * @v: the value in host byte order
+ *
+ * Return: the little-endian value.
+ */
+static inline vmmem_le32 vmmem_cpu_to_le32(uint32_t v)
+{
+	vmmem_le32 x;
+
+	x.raw = vmmem_le_swab32(v);
+	return x;
+}
+
+/**
+ * struct vmmem_le64 - a 64-bit little-endian value in guest memory
+ * @raw: the bytes as guest memory holds them; use the helpers below
+ */
+typedef struct vmmem_le64 {
+	uint64_t raw;
+} vmmem_le64;
+
+/**
+ * vmmem_le64_to_cpu() - the value of a vmmem_le64 in host byte order
+ * @x: the little-endian value
+ *
+ * Return: the value.
+ */
+static inline uint64_t vmmem_le64_to_cpu(vmmem_le64 x)
+{
+	return vmmem_le_swab64(x.raw);
+}
+
+/**
+ * vmmem_cpu_to_le64() - a host-order value as a vmmem_le64
+ * @v: the value in host byte order
+ *
+ * Return: the little-endian value.
+ */
+static inline vmmem_le64 vmmem_cpu_to_le64(uint64_t v)
+{
+	vmmem_le64 x;
+
+	x.raw = vmmem_le_swab64(v);
+	return x;
+}
+
+/**
+ * struct vmmem_be16 - a 16-bit big-endian value in guest memory
+ * @raw: the bytes as guest memory holds them; use the helpers below
+ */
+typedef struct vmmem_be16 {
+	uint16_t raw;
+} vmmem_be16;
+
+/**
+ * vmmem_be16_to_cpu() - the value of a vmmem_be16 in host byte order
+ * @x: the big-endian value
+ *
+ * Return: the value.
+ */
+static inline uint16_t vmmem_be16_to_cpu(vmmem_be16 x)
+{
+	return vmmem_be_swab16(x.raw);
+}
+
+/**
+ * vmmem_cpu_to_be16() - a host-order value as a vmmem_be16
+ * @v: the value in host byte order
+ *
+ * Return: the big-endian value.
+ */
+static inline vmmem_be16 vmmem_cpu_to_be16(uint16_t v)
+{
+	vmmem_be16 x;
+
+	x.raw = vmmem_be_swab16(v);
+	return x;
+}
+
+/**
+ * struct vmmem_be32 - a 32-bit big-endian value in guest memory
+ * @raw: the bytes as guest memory holds them; use the helpers below
+ */
+typedef struct vmmem_be32 {
+	uint32_t raw;
+} vmmem_be32;
+
+/**
+ * vmmem_be32_to_cpu() - the value of a vmmem_be32 in host byte order
+ * @x: the big-endian value
+ *
+ * Return: the value.
+ */
+static inline uint32_t vmmem_be32_to_cpu(vmmem_be32 x)
+{
+	return vmmem_be_swab32(x.raw);
+}
+
+/**
+ * vmmem_cpu_to_be32() - a host-order value as a vmmem_be32
+ * @v: the value in host byte order
+ *
+ * Return: the big-endian value.
+ */
+static inline vmmem_be32 vmmem_cpu_to_be32(uint32_t v)
+{
+	vmmem_be32 x;
+
+	x.raw = vmmem_be_swab32(v);
+	return x;
+}
+
+/**
+ * struct vmmem_be64 - a 64-bit big-endian value in guest memory
+ * @raw: the bytes as guest memory holds them; use the helpers below
+ */
+typedef struct vmmem_be64 {
+	uint64_t raw;
+} vmmem_be64;
+
+/**
+ * vmmem_be64_to_cpu() - the value of a vmmem_be64 in host byte order
+ * @x: the big-endian value
+ *
+ * Return: the value.
+ */
+static inline uint64_t vmmem_be64_to_cpu(vmmem_be64 x)
+{
+	return vmmem_be_swab64(x.raw);
+}
+
+/**
+ * vmmem_cpu_to_be64() - a host-order value as a vmmem_be64
+ * @v: the value in host byte order
+ *
+ * Return: the big-endian value.
+ */
+static inline vmmem_be64 vmmem_cpu_to_be64(uint64_t v)
+{
+	vmmem_be64 x;
+
+	x.raw = vmmem_be_swab64(v);
+	return x;
+}
 
 #ifdef __cplusplus
 }

@@ -277,7 +277,8 @@ struct vmmem_atomic {
  * adjacent regions; the copy covers the longest prefix that is backed in
  * both (and writable at the destination) and reports it in @done.
  * Errors: -ENXIO (first source or destination byte not backed), -EACCES
- * (first destination byte read-only), -ERANGE (VMMEM_IO_EXACT and short).
+ * (a read-only destination byte: the first, or a later one with
+ * VMMEM_IO_EXACT), -ERANGE (VMMEM_IO_EXACT and short at a hole).
  */
 struct vmmem_copy {
 	__u64 src_gpa;
@@ -319,7 +320,8 @@ struct vmmem_slice {
  * @reserved:   must be zero
  *
  * Pieces come in guest address order; one piece per region touched.
- * A zero @len gives no pieces and succeeds anywhere.
+ * A zero @len gives no pieces and succeeds anywhere. @count and @done are
+ * written back on -ENXIO and -E2BIG too.
  * Errors: -ENXIO (a hole or the end of memory at guest_addr + @done: the
  * pieces before it are written), -E2BIG (the array filled up first).
  */

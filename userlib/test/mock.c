@@ -9,6 +9,7 @@
  * space for all opens).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -126,6 +127,8 @@ static int add(struct vmmem_region_add *a)
 			      MAP_SHARED, memfd, next_off);
 		if (m.host == MAP_FAILED)
 			return -ENOMEM;
+		/* Zeroed, as the module's; forked tests share the memfd. */
+		memset(m.host, 0, a->size);
 		next_off += a->size;
 	}
 	m.info.id = next_id++;
@@ -247,6 +250,229 @@ static int batch(struct vmmem_io_batch *b)
 	return 0;
 }
 
+/* Bytes backed (and writable if @write) from @gpa, at most @len. */
+static uint64_t backed(uint64_t gpa, uint64_t len, bool write, int *stop)
+{
+	uint64_t done = 0;
+	struct mock_region *r;
+
+	*stop = 0;
+	while (done < len) {
+		r = find(gpa + done);
+		if (!r) {
+			*stop = -ENXIO;
+			break;
+		}
+		if (write && r->info.flags & VMMEM_REGION_READONLY) {
+			*stop = -EACCES;
+			break;
+		}
+		done += r->info.guest_addr + r->info.size - (gpa + done) <
+			len - done ?
+			r->info.guest_addr + r->info.size - (gpa + done) :
+			len - done;
+	}
+	return done;
+}
+
+static char *host_of(uint64_t gpa)
+{
+	struct mock_region *r = find(gpa);
+
+	return r ? r->host + (gpa - r->info.guest_addr) : NULL;
+}
+
+static int atomic(struct vmmem_atomic *a)
+{
+	uint64_t mask = a->size == 8 ? ~0ULL : (1ULL << (a->size * 8)) - 1;
+	struct mock_region *r;
+	uint64_t old = 0;
+	void *p;
+
+	if (a->reserved || a->op < VMMEM_ATOMIC_LOAD ||
+	    a->op > VMMEM_ATOMIC_FETCH_ADD || a->order > VMMEM_ORDER_SEQ_CST)
+		return -EINVAL;
+	if (a->size != 1 && a->size != 2 && a->size != 4 && a->size != 8)
+		return -EINVAL;
+	if ((a->op == VMMEM_ATOMIC_LOAD && a->order == VMMEM_ORDER_RELEASE) ||
+	    (a->op == VMMEM_ATOMIC_STORE && a->order == VMMEM_ORDER_ACQUIRE))
+		return -EINVAL;
+	if ((a->op == VMMEM_ATOMIC_LOAD && a->value) ||
+	    (a->op != VMMEM_ATOMIC_CMPXCHG && a->expected) ||
+	    (a->value & ~mask) || (a->expected & ~mask) ||
+	    a->guest_addr % a->size)
+		return -EINVAL;
+	r = find(a->guest_addr);
+	if (!r)
+		return -ENXIO;
+	if (a->op != VMMEM_ATOMIC_LOAD && r->info.flags & VMMEM_REGION_READONLY)
+		return -EACCES;
+	p = r->host + (a->guest_addr - r->info.guest_addr);
+
+#define MOCK_ATOMIC(type) do {						\
+	type *q = p, e = a->expected;					\
+	switch (a->op) {						\
+	case VMMEM_ATOMIC_LOAD:						\
+		old = __atomic_load_n(q, __ATOMIC_SEQ_CST);		\
+		break;							\
+	case VMMEM_ATOMIC_STORE:					\
+		__atomic_store_n(q, (type)a->value, __ATOMIC_SEQ_CST);	\
+		break;							\
+	case VMMEM_ATOMIC_CMPXCHG:					\
+		__atomic_compare_exchange_n(q, &e, (type)a->value, 0,	\
+			__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);		\
+		old = e;						\
+		break;							\
+	default:							\
+		old = __atomic_fetch_add(q, (type)a->value,		\
+					 __ATOMIC_SEQ_CST);		\
+	}								\
+} while (0)
+
+	switch (a->size) {
+	case 1:
+		MOCK_ATOMIC(uint8_t);
+		break;
+	case 2:
+		MOCK_ATOMIC(uint16_t);
+		break;
+	case 4:
+		MOCK_ATOMIC(uint32_t);
+		break;
+	default:
+		MOCK_ATOMIC(uint64_t);
+	}
+	a->result = old;
+	return 0;
+}
+
+static int copy(struct vmmem_copy *c)
+{
+	uint64_t todo, done;
+	char *tmp;
+	int ret;
+
+	if (c->flags & ~VMMEM_IO_FLAGS || c->reserved)
+		return -EINVAL;
+	todo = backed(c->src_gpa, c->len, false, &ret);
+	if (todo)
+		todo = backed(c->dst_gpa, todo, true, &ret);
+	/* Through a bounce buffer: memmove() semantics across regions. */
+	tmp = malloc(todo ? todo : 1);
+	if (!tmp)
+		return -ENOMEM;
+	for (done = 0; done < todo; done++)
+		tmp[done] = *host_of(c->src_gpa + done);
+	for (done = 0; done < todo; done++)
+		*host_of(c->dst_gpa + done) = tmp[done];
+	free(tmp);
+	c->done = todo;
+	if (todo == c->len)
+		return 0;
+	if (!todo)
+		return ret;
+	if (!(c->flags & VMMEM_IO_EXACT))
+		return 0;
+	return ret == -EACCES ? -EACCES : -ERANGE;
+}
+
+static int translate(struct vmmem_translate *t)
+{
+	struct vmmem_slice *out = (void *)(uintptr_t)t->slices;
+	uint64_t done = 0;
+	uint32_t i = 0;
+	int ret = 0;
+
+	if (t->flags || t->reserved)
+		return -EINVAL;
+	while (done < t->len) {
+		struct mock_region *r = find(t->guest_addr + done);
+		struct vmmem_slice s = { 0 };
+		uint64_t off;
+
+		if (!r) {
+			ret = -ENXIO;
+			break;
+		}
+		if (i == t->count) {
+			ret = -E2BIG;
+			break;
+		}
+		off = t->guest_addr + done - r->info.guest_addr;
+		s.guest_addr = t->guest_addr + done;
+		s.len = r->info.size - off < t->len - done ?
+			r->info.size - off : t->len - done;
+		s.region_offset = off;
+		s.mmap_offset = r->info.backing == VMMEM_BACKING_USER ?
+				VMMEM_NO_MMAP : r->info.mmap_offset + off;
+		s.user_addr = r->info.backing == VMMEM_BACKING_USER ?
+			      r->info.user_addr + off : 0;
+		s.region_id = r->info.id;
+		s.flags = r->info.flags;
+		out[i++] = s;
+		done += s.len;
+	}
+	t->count = i;
+	t->done = done;
+	return ret;
+}
+
+/* Called without mock_lock: a read may block on a pipe. */
+static int fd_io(struct vmmem_fd_io *a, bool to_guest)
+{
+	bool exact = a->flags & VMMEM_FD_EXACT;
+	int64_t pos = a->offset;
+	uint64_t n, stop_len;
+	ssize_t got;
+	char *p;
+	int stop;
+
+	if (a->flags & ~VMMEM_FD_FLAGS || a->reserved || a->offset < -1)
+		return -EINVAL;
+	a->done = 0;
+	if (fcntl(a->fd, F_GETFL) < 0)
+		return -EBADF;
+	while (a->done < a->len) {
+		pthread_mutex_lock(&mock_lock);
+		stop_len = backed(a->guest_addr + a->done, a->len - a->done,
+				  to_guest, &stop);
+		p = stop_len ? host_of(a->guest_addr + a->done) : NULL;
+		if (p) {
+			struct mock_region *r = find(a->guest_addr + a->done);
+			uint64_t end = r->info.guest_addr + r->info.size;
+
+			n = end - (a->guest_addr + a->done);
+			if (n > stop_len)
+				n = stop_len;
+		}
+		pthread_mutex_unlock(&mock_lock);
+		if (!p) {
+			stop = a->done && exact && stop == -ENXIO ? -ERANGE :
+			       stop;
+			return a->done && !exact ? 0 : stop;
+		}
+		if (to_guest)
+			got = pos >= 0 ? pread(a->fd, p, n, pos) :
+					 read(a->fd, p, n);
+		else
+			got = pos >= 0 ? pwrite(a->fd, p, n, pos) :
+					 write(a->fd, p, n);
+		if (got < 0) {
+			int err = errno == EBADF ? -EBADF : -errno;
+
+			return a->done && !exact ? 0 : err;
+		}
+		a->done += got;
+		if (pos >= 0)
+			pos += got;
+		if (!got)
+			return exact ? (to_guest ? -ENODATA : -EIO) : 0;
+		if ((uint64_t)got < n && !exact)
+			return 0;
+	}
+	return 0;
+}
+
 static int mock_ioctl(unsigned long req, void *arg)
 {
 	switch (req) {
@@ -266,6 +492,12 @@ static int mock_ioctl(unsigned long req, void *arg)
 		return io(arg, true, VMMEM_IO_FLAGS);
 	case VMMEM_IO_BATCH:
 		return batch(arg);
+	case VMMEM_ATOMIC:
+		return atomic(arg);
+	case VMMEM_COPY:
+		return copy(arg);
+	case VMMEM_TRANSLATE:
+		return translate(arg);
 	}
 	return -ENOTTY;
 }
@@ -287,8 +519,13 @@ int ioctl(int fd, unsigned long req, ...)
 
 	pthread_mutex_lock(&mock_lock);
 	counts[_IOC_NR(req)]++;
-	ret = mock_ioctl(req, arg);
-	pthread_mutex_unlock(&mock_lock);
+	if (req == VMMEM_READ_FROM_FD || req == VMMEM_WRITE_TO_FD) {
+		pthread_mutex_unlock(&mock_lock);
+		ret = fd_io(arg, req == VMMEM_READ_FROM_FD);
+	} else {
+		ret = mock_ioctl(req, arg);
+		pthread_mutex_unlock(&mock_lock);
+	}
 	if (ret < 0) {
 		errno = -ret;
 		return -1;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -58,7 +59,7 @@ static void *hammer(void *arg)
 
 int main(void)
 {
-	unsigned long finds, page = sysconf(_SC_PAGESIZE);
+	unsigned long lists, page = sysconf(_SC_PAGESIZE);
 	struct vmmem_region_info ri[8], low, usr, rom;
 	struct vmmem_io ops[3];
 	char buf[64], big[3 * 4096];
@@ -140,13 +141,14 @@ int main(void)
 	CHECK_EQ(u32, 0x11223344);
 
 	/* Host addresses: mmap()ed once, cached, contiguous to region end. */
-	finds = mock_ioctl_count(_IOC_NR(VMMEM_FIND_REGION));
+	/* A miss reads the region table once; a hit makes no ioctl. */
+	lists = mock_ioctl_count(_IOC_NR(VMMEM_LIST_REGIONS));
 	CHECK_EQ(vmmem_get_host_address(vm, 8, &p, &len), 0);
 	CHECK_EQ(len, MiB - 8);
 	CHECK_EQ(*(uint64_t *)p, 0x1122334455667788ULL);
 	CHECK_EQ(vmmem_get_host_address(vm, MiB - 1, &q, &len), 0);
 	CHECK(q == (char *)p + MiB - 9 && len == 1);
-	CHECK_EQ(mock_ioctl_count(_IOC_NR(VMMEM_FIND_REGION)), finds + 1);
+	CHECK_EQ(mock_ioctl_count(_IOC_NR(VMMEM_LIST_REGIONS)), lists + 1);
 	CHECK_EQ(vmmem_get_host_address(vm, MiB + 3, &q, &len), 0);
 	CHECK(q == ua + 3 && len == MiB - 3);
 	CHECK_EQ(vmmem_get_host_address(vm, 4 * MiB, &q, &len), 0);
@@ -170,6 +172,64 @@ int main(void)
 	CHECK_EQ(ops[2].done, 4);
 	CHECK_EQ(vmmem_io_batch(vm, ops, 2, NULL), 0);
 
+	/* Atomics, guest copies, translation, iovecs, fd I/O. */
+	CHECK_EQ(vmmem_store(vm, 64, 4, 0xfffffffe, VMMEM_ORDER_RELEASE), 0);
+	CHECK_EQ(vmmem_fetch_add(vm, 64, 4, 3, &u64), 0);
+	CHECK_EQ(u64, 0xfffffffe);
+	CHECK_EQ(vmmem_load(vm, 64, 4, VMMEM_ORDER_ACQUIRE, &u64), 0);
+	CHECK_EQ(u64, 1);
+	CHECK_EQ(vmmem_load(vm, 64, 4, VMMEM_ORDER_RELEASE, &u64), -EINVAL);
+	CHECK_EQ(vmmem_load(vm, 64, 4, -1, &u64), -EINVAL);
+	CHECK(vmmem_compare_exchange_bool(vm, 64, 4, 1, 7));
+	CHECK(!vmmem_compare_exchange_bool(vm, 64, 4, 1, 8));
+	CHECK_EQ(vmmem_store(vm, 4 * MiB, 1, 1, VMMEM_ORDER_SEQ_CST), -EACCES);
+	{
+		vmmem_le32 le = vmmem_cpu_to_le32(0x11223344), le2;
+		unsigned char raw[4];
+
+		CHECK_EQ(vmmem_store_obj(vm, 72, &le, VMMEM_ORDER_SEQ_CST), 0);
+		CHECK_EQ(vmmem_read(vm, 72, raw, 4), 4);
+		CHECK(raw[0] == 0x44 && raw[3] == 0x11);
+		CHECK_EQ(vmmem_load_obj(vm, 72, &le2, VMMEM_ORDER_SEQ_CST), 0);
+		CHECK_EQ(vmmem_le32_to_cpu(le2), 0x11223344);
+	}
+	CHECK_EQ(vmmem_copy_guest(vm, MiB - 100, MiB - 200, 300), 300);
+	CHECK_EQ(vmmem_copy_guest(vm, 2 * MiB - 10, 0, 100), 10);
+	CHECK_EQ(vmmem_copy_guest_exact(vm, 2 * MiB - 10, 0, 100, &done),
+		 -ERANGE);
+	CHECK_EQ(done, 10);
+	{
+		struct vmmem_slice sl[2];
+		struct iovec iov[2];
+		uint64_t d;
+		int fds[2];
+
+		CHECK_EQ(vmmem_get_slices(vm, MiB - 8, 16, sl, 2, &d), 2);
+		CHECK(d == 16 && sl[1].user_addr == (uintptr_t)ua &&
+		      sl[0].region_id == low.id);
+		CHECK_EQ(vmmem_get_slices(vm, 2 * MiB - 8, 16, sl, 2, &d),
+			 -ENXIO);
+		CHECK_EQ(d, 8);
+		CHECK_EQ(vmmem_get_iovecs(vm, MiB - 8, 16, iov, 2), 2);
+		CHECK(iov[1].iov_base == ua && iov[0].iov_len == 8);
+		CHECK_EQ(vmmem_get_iovecs(vm, MiB - 8, 16, iov, 1), -E2BIG);
+		CHECK_EQ(pipe(fds), 0);
+		CHECK_EQ(write(fds[1], "abcdefgh", 8), 8);
+		CHECK_EQ(vmmem_read_volatile_from(vm, MiB - 4, fds[0], -1, 64),
+			 8);
+		CHECK_EQ(memcmp(ua, "efgh", 4), 0);
+		CHECK_EQ(vmmem_read_volatile_from(vm, 0, fds[0], 0, 1),
+			 -ESPIPE);
+		CHECK_EQ(vmmem_write_all_volatile_to(vm, MiB - 4, fds[1], -1,
+						     8, &done), 0);
+		CHECK_EQ(done, 8);
+		close(fds[1]);
+		CHECK_EQ(vmmem_read_exact_volatile_from(vm, 0, fds[0], -1, 9,
+							&done), -ENODATA);
+		CHECK_EQ(done, 8);
+		close(fds[0]);
+	}
+
 	/* Removal drops the cached mapping; a new region is seen anew. */
 	CHECK_EQ(vmmem_remove_region_at(vm, 0, 2 * MiB), -ENOENT);
 	CHECK_EQ(vmmem_remove_region_at(vm, 0, MiB), 0);
@@ -184,6 +244,7 @@ int main(void)
 	CHECK(!vmmem_address_in_range(vm, MiB));
 
 	/* Behind the library's back: a stale entry is replaced on overlap. */
+	CHECK_EQ(vmmem_get_host_address(vm, 8, &q, NULL), 0);
 	mock_reset();
 	CHECK_EQ(vmmem_add_region(vm, 0, 2 * MiB, NULL, 0, NULL), 0);
 	u64 = 0xbeef;
@@ -191,6 +252,11 @@ int main(void)
 	CHECK_EQ(vmmem_get_host_address(vm, 1536 * 1024, &p, &len), 0);
 	CHECK_EQ(*(uint64_t *)p, 0xbeef);
 	CHECK_EQ(len, MiB / 2);
+	/* The stale mapping was retired, not unmapped: still readable. */
+	CHECK_EQ(*(uint64_t *)q, 0xfeed);
+	CHECK_EQ(vmmem_get_host_address(vm, 8, &q, NULL), 0);
+	CHECK_EQ(*(uint64_t *)q, 0);
+	CHECK_EQ(vmmem_refresh(vm), 0);
 
 	vmmem_close(vm);
 	munmap(ua, MiB);
