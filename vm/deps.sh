@@ -14,7 +14,11 @@ SRC_TAR=${SRC_TAR:-/usr/src/linux-source-6.12.tar.xz}
 
 PKGS="build-essential make gcc libc6-dev linux-image-amd64 linux-headers-amd64
 linux-image-6.12-amd64 linux-headers-6.12-amd64 qemu-system-x86 busybox-static
-cpio linux-source-6.12 xz-utils sparse kmod perl"
+cpio linux-source-6.12 xz-utils sparse kmod perl librust-vm-memory-dev"
+# The vm-memory client test needs cargo: the machine's rustup one, else Debian's.
+if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
+	PKGS="$PKGS cargo"
+fi
 
 MEMBERS="tools/testing/selftests/kselftest_harness.h
 tools/testing/selftests/kselftest.h
