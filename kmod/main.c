@@ -13,6 +13,20 @@
 
 #include "vmmem.h"
 
+/* The ABI is frozen: sizes equal on 32- and 64-bit, no implicit padding. */
+static_assert(sizeof(struct vmmem_region_add) == 56);
+static_assert(sizeof(struct vmmem_region_info) == 48);
+static_assert(sizeof(struct vmmem_region_remove) == 32);
+static_assert(sizeof(struct vmmem_region_list) == 32);
+static_assert(sizeof(struct vmmem_region_find) == 64);
+static_assert(sizeof(struct vmmem_io) == 40);
+static_assert(sizeof(struct vmmem_io_batch) == 24);
+static_assert(sizeof(struct vmmem_atomic) == 48);
+static_assert(sizeof(struct vmmem_copy) == 40);
+static_assert(sizeof(struct vmmem_slice) == 48);
+static_assert(sizeof(struct vmmem_translate) == 48);
+static_assert(sizeof(struct vmmem_fd_io) == 48);
+
 /* KVM's slot count; a VMM that fits KVM fits here. */
 unsigned int vmmem_max_regions = 32767;
 module_param_named(max_regions, vmmem_max_regions, uint, 0644);
