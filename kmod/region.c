@@ -43,6 +43,11 @@ void vmmem_space_destroy(struct vmmem_space *s)
 		cond_resched();
 	}
 	xa_destroy(&s->by_id);
+	/*
+	 * No reader is left: free the nodes now, as exit_mmap() does, not
+	 * through the RCU destroy walk (which oopses on large trees).
+	 */
+	mt_clear_in_rcu(&s->by_gpa);
 	mtree_destroy(&s->by_gpa);
 	mtree_destroy(&s->by_pgoff);
 	mutex_destroy(&s->lock);

@@ -397,6 +397,34 @@ TEST_F(maxreg, max_regions_default_is_32767)
 	ASSERT_EQ(32767, self->orig);
 }
 
+/*
+ * A full table (every slot a one-page region, in a tree many levels deep)
+ * is listed in order, its 32768th add is ENOSPC, and close() frees it all:
+ * this once oopsed in the maple tree's RCU destroy walk.
+ */
+TEST_F(maxreg, full_table_of_32767_regions_lists_and_closes_cleanly)
+{
+	const __u32 n = 32767;
+	struct vmmem_region_info *arr = calloc(n, sizeof(*arr));
+	__u32 i, count;
+
+	ASSERT_NE(NULL, arr);
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(0, vm_add(self->fd, (__u64)i * 2 * PG, PG, 0, 0, NULL))
+			TH_LOG("region %u", i);
+	ASSERT_EQ(-1, vm_add(self->fd, (__u64)n * 2 * PG, PG, 0, 0, NULL));
+	ASSERT_EQ(ENOSPC, errno);
+	ASSERT_EQ(0, vm_list(self->fd, arr, n, &count, NULL));
+	ASSERT_EQ(n, count);
+	for (i = 0; i < n; i++)
+		ASSERT_EQ((__u64)i * 2 * PG, arr[i].guest_addr);
+	ASSERT_EQ(0, vm_find(self->fd, (__u64)(n - 1) * 2 * PG, NULL));
+	ASSERT_EQ(0, close(self->fd));
+	self->fd = vm_open();
+	ASSERT_LE(0, self->fd);
+	free(arr);
+}
+
 TEST_F(maxreg, add_beyond_max_regions_is_enospc)
 {
 	struct vmmem_region_add a[4];
