@@ -23,11 +23,11 @@
 /* Slices per VMMEM_TRANSLATE call where the library walks a range. */
 #define VMMEM_WALK_SLICES	16
 
-/* One cached host view of a region. */
+/* One region of the cached table, and its host view once needed. */
 struct vmmem_map {
 	uint64_t gpa;
 	uint64_t size;
-	void *host;		/* our mmap(), or the region's user_addr */
+	void *host;		/* our mmap() (lazily), or the region's user_addr */
 	uint64_t mmap_offset;	/* with the fields below: the region's identity */
 	uint64_t user_addr;
 	uint32_t id;
@@ -45,9 +45,8 @@ struct vmmem {
 	int fd;
 	/* Read-locked for cache lookups; write-locked to fill or drop. */
 	pthread_rwlock_t lock;
-	struct vmmem_map *maps;	/* sorted by gpa, never overlapping */
+	struct vmmem_map *maps;	/* every region, sorted by gpa */
 	unsigned int nr_maps;
-	unsigned int cap_maps;
 	/* The table generation the cache agrees with, once gen_valid. */
 	uint64_t gen;
 	bool gen_valid;
@@ -415,26 +414,6 @@ static struct vmmem_map *lookup(struct vmmem *vm, uint64_t gpa)
 	return gpa - m->gpa < m->size ? m : NULL;
 }
 
-/* The listed region that holds @gpa, or NULL; @regions ascend by gpa. */
-static const struct vmmem_region_info *
-list_lookup(const struct vmmem_region_info *regions, unsigned int n,
-	    uint64_t gpa)
-{
-	unsigned int lo = 0, hi = n;
-
-	while (lo < hi) {
-		unsigned int mid = lo + (hi - lo) / 2;
-
-		if (regions[mid].guest_addr <= gpa)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo || gpa - regions[lo - 1].guest_addr >= regions[lo - 1].size)
-		return NULL;
-	return &regions[lo - 1];
-}
-
 /* Whether cached @m is the listed region @r (ids are not reused soon). */
 static bool same_region(const struct vmmem_map *m,
 			const struct vmmem_region_info *r)
@@ -511,121 +490,139 @@ static int list_all(struct vmmem *vm, struct vmmem_region_info **out,
 	}
 }
 
-/*
- * Brings the cache in line with a listing of generation @gen: entries of
- * regions that no longer exist are retired. Write lock held.
- */
-static void reconcile(struct vmmem *vm, const struct vmmem_region_info *regions,
-		      unsigned int n, uint64_t gen)
+/* A cache entry for listed region @r, not mapped yet. */
+static struct vmmem_map entry_of(const struct vmmem_region_info *r)
 {
-	unsigned int i, j;
+	struct vmmem_map m = {
+		.gpa = r->guest_addr,
+		.size = r->size,
+		.mmap_offset = r->mmap_offset,
+		.user_addr = r->user_addr,
+		.id = r->id,
+		.flags = r->flags,
+	};
 
-	if (vm->gen_valid && vm->gen == gen)
-		return;
-	for (i = j = 0; i < vm->nr_maps; i++) {
-		struct vmmem_map *m = &vm->maps[i];
-
-		if (same_region(m, list_lookup(regions, n, m->gpa)))
-			vm->maps[j++] = *m;
-		else
-			retire_map(vm, m);
-	}
-	vm->nr_maps = j;
-	vm->gen = gen;
-	vm->gen_valid = true;
+	if (r->backing == VMMEM_BACKING_USER)
+		m.host = (void *)(uintptr_t)r->user_addr;
+	return m;
 }
 
-/* Maps and caches listed region @r; write lock held, not cached yet. */
-static int map_region(struct vmmem *vm, const struct vmmem_region_info *r,
-		      struct vmmem_map **out)
+/*
+ * Makes the cache the listing of generation @gen: one entry per region, in
+ * one merge of two sorted arrays. Entries of regions that still exist keep
+ * their mapping; the others are retired. Write lock held.
+ */
+static int reconcile(struct vmmem *vm, const struct vmmem_region_info *regions,
+		     unsigned int n, uint64_t gen)
 {
-	struct vmmem_map m = { 0 };
-	unsigned int i;
-	int prot;
+	struct vmmem_map *maps;
+	unsigned int i, j = 0;
 
-	if (r->size > SIZE_MAX)
-		return -EOVERFLOW;
-	m.gpa = r->guest_addr;
-	m.size = r->size;
-	m.id = r->id;
-	m.flags = r->flags;
-	m.mmap_offset = r->mmap_offset;
-	m.user_addr = r->user_addr;
-	if (r->backing == VMMEM_BACKING_USER) {
-		if (r->user_addr > UINTPTR_MAX)
-			return -EOVERFLOW;
-		m.host = (void *)(uintptr_t)r->user_addr;
-	} else {
-		if (r->mmap_offset == VMMEM_NO_MMAP)
-			return -ENODEV;
-		if (r->mmap_offset > INT64_MAX)
-			return -EOVERFLOW;
-		prot = PROT_READ;
-		if (!(r->flags & VMMEM_REGION_READONLY))
-			prot |= PROT_WRITE;
-		m.host = mmap(NULL, r->size, prot, MAP_SHARED, vm->fd,
-			      (off_t)r->mmap_offset);
-		if (m.host == MAP_FAILED)
-			return -errno;
-		m.mapped = true;
-	}
+	if (vm->gen_valid && vm->gen == gen)
+		return 0;
+	maps = calloc(n ? n : 1, sizeof(*maps));
+	if (!maps)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const struct vmmem_region_info *r = &regions[i];
 
-	if (vm->nr_maps == vm->cap_maps) {
-		unsigned int cap = vm->cap_maps ? 2 * vm->cap_maps : 16;
-		struct vmmem_map *maps;
-
-		maps = reallocarray(vm->maps, cap, sizeof(*maps));
-		if (!maps) {
-			drop_map(&m);
-			return -ENOMEM;
+		while (j < vm->nr_maps && vm->maps[j].gpa < r->guest_addr)
+			retire_map(vm, &vm->maps[j++]);
+		if (j < vm->nr_maps && same_region(&vm->maps[j], r)) {
+			maps[i] = vm->maps[j++];
+			continue;
 		}
-		vm->maps = maps;
-		vm->cap_maps = cap;
+		if (j < vm->nr_maps && vm->maps[j].gpa == r->guest_addr)
+			retire_map(vm, &vm->maps[j++]);
+		maps[i] = entry_of(r);
 	}
-	i = upper_bound(vm, m.gpa);
-	memmove(&vm->maps[i + 1], &vm->maps[i],
-		(vm->nr_maps - i) * sizeof(*vm->maps));
-	vm->maps[i] = m;
-	vm->nr_maps++;
-	*out = &vm->maps[i];
+	while (j < vm->nr_maps)
+		retire_map(vm, &vm->maps[j++]);
+	free(vm->maps);
+	vm->maps = maps;
+	vm->nr_maps = n;
+	vm->gen = gen;
+	vm->gen_valid = true;
+	return 0;
+}
+
+/* Maps cache entry @m if it has no host view yet; write lock held. */
+static int map_entry(struct vmmem *vm, struct vmmem_map *m)
+{
+	int prot = PROT_READ;
+	void *host;
+
+	if (m->host)
+		return 0;
+	if (m->mmap_offset == VMMEM_NO_MMAP)
+		return -ENODEV;
+	if (m->mmap_offset > INT64_MAX || m->size > SIZE_MAX)
+		return -EOVERFLOW;
+	if (!(m->flags & VMMEM_REGION_READONLY))
+		prot |= PROT_WRITE;
+	host = mmap(NULL, m->size, prot, MAP_SHARED, vm->fd,
+		    (off_t)m->mmap_offset);
+	if (host == MAP_FAILED)
+		return -errno;
+	m->host = host;
+	m->mapped = true;
+	return 0;
+}
+
+/* The table's generation, from a listing that copies no region. */
+static int table_gen(struct vmmem *vm, uint64_t *gen)
+{
+	struct vmmem_region_list list = { 0 };
+	int ret = xioctl(vm->fd, VMMEM_LIST_REGIONS, &list);
+
+	if (ret < 0 && ret != -E2BIG)
+		return ret;
+	*gen = list.generation;
 	return 0;
 }
 
 /*
- * The cache miss path, write lock held: re-read the region table, refresh
- * the cache if its generation moved, then map the region holding @gpa.
+ * The cache miss path, write lock held: when the table's generation moved,
+ * re-read it and refresh the cache; then map the region holding @gpa.
+ * An unchanged table costs one ioctl, however many regions it holds.
  */
 static int miss(struct vmmem *vm, uint64_t gpa, struct vmmem_map **out)
 {
-	const struct vmmem_region_info *r;
 	struct vmmem_region_info *regions;
 	uint64_t gen, failed_gen = 0;
 	bool failed = false;
+	struct vmmem_map *m;
 	int n, ret, tries;
 
 	for (tries = 0; tries < VMMEM_MISS_TRIES; tries++) {
-		n = list_all(vm, &regions, &gen);
-		if (n < 0)
-			return n;
-		/* mmap() refused a region of an unchanged table: real. */
-		if (failed && gen == failed_gen) {
-			free(regions);
-			return -EINVAL;
-		}
-		reconcile(vm, regions, n, gen);
-		*out = lookup(vm, gpa);
-		if (*out) {
-			free(regions);
-			return 0;
-		}
-		r = list_lookup(regions, n, gpa);
-		ret = r ? map_region(vm, r, out) : -ENXIO;
-		free(regions);
-		/* -EINVAL from mmap(): removed since the listing? Again. */
-		if (ret != -EINVAL)
+		/* A cache never filled needs the listing anyway. */
+		ret = vm->gen_valid ? table_gen(vm, &gen) : 0;
+		if (ret < 0)
 			return ret;
+		if (!vm->gen_valid || gen != vm->gen) {
+			n = list_all(vm, &regions, &gen);
+			if (n < 0)
+				return n;
+			ret = reconcile(vm, regions, n, gen);
+			free(regions);
+			if (ret < 0)
+				return ret;
+		}
+		/* mmap() refused a region of an unchanged table: real. */
+		if (failed && gen == failed_gen)
+			return -EINVAL;
+		m = lookup(vm, gpa);
+		if (!m)
+			return -ENXIO;
+		ret = map_entry(vm, m);
+		/* -EINVAL from mmap(): removed since the listing? Again. */
+		if (ret != -EINVAL) {
+			*out = m;
+			return ret;
+		}
 		failed = true;
 		failed_gen = gen;
+		vm->gen_valid = false;
 	}
 	return -EAGAIN;
 }
@@ -638,12 +635,12 @@ int vmmem_get_host_address(struct vmmem *vm, uint64_t gpa, void **host,
 
 	pthread_rwlock_rdlock(&vm->lock);
 	m = lookup(vm, gpa);
-	if (!m) {
+	if (!m || !m->host) {
 		/* Upgrade; another thread may have mapped it meanwhile. */
 		pthread_rwlock_unlock(&vm->lock);
 		pthread_rwlock_wrlock(&vm->lock);
 		m = lookup(vm, gpa);
-		if (!m)
+		if (!m || !m->host)
 			ret = miss(vm, gpa, &m);
 	}
 	if (!ret) {
@@ -664,7 +661,7 @@ int vmmem_refresh(struct vmmem *vm)
 	pthread_rwlock_wrlock(&vm->lock);
 	n = list_all(vm, &regions, &gen);
 	if (n >= 0) {
-		reconcile(vm, regions, n, gen);
+		n = reconcile(vm, regions, n, gen);
 		free(regions);
 	}
 	pthread_rwlock_unlock(&vm->lock);
@@ -899,7 +896,7 @@ static int slice_host(struct vmmem *vm, const struct vmmem_slice *s,
 	}
 	pthread_rwlock_rdlock(&vm->lock);
 	m = lookup(vm, s->guest_addr);
-	if (!m || m->id != s->region_id) {
+	if (!m || m->id != s->region_id || !m->host) {
 		pthread_rwlock_unlock(&vm->lock);
 		pthread_rwlock_wrlock(&vm->lock);
 		m = lookup(vm, s->guest_addr);
@@ -908,7 +905,7 @@ static int slice_host(struct vmmem *vm, const struct vmmem_slice *s,
 			vm->gen_valid = false;
 			m = NULL;
 		}
-		if (!m)
+		if (!m || !m->host)
 			ret = miss(vm, s->guest_addr, &m);
 		if (!ret && m->id != s->region_id)
 			ret = -EAGAIN;

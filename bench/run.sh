@@ -1,0 +1,117 @@
+#!/bin/bash
+# make bench: vmmem against vm-memory and memcpy, in one boot of the 6.12 VM.
+#
+#   bench/run.sh [--no-deps] [--no-vm CSV]
+#
+#   --no-deps   skip the apt check
+#   --no-vm     skip building and booting; re-make the report from CSV
+#
+# Environment: BENCH_KVER (default: newest installed 6.12.*), VM_TIMEOUT and
+# the QEMU_* variables of vm/run.sh (keep QEMU_CPU the same across runs).
+# Output: tables on stdout; build/bench/{bench.csv,info.txt,bench.md,
+# bench.png}, copied to bench/results/{latest.csv,latest.md,ratios.png}.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+out=build/bench
+deps=1 csv_in= vm_failed=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--no-deps) deps= ;;
+	--no-vm) csv_in=$2; shift ;;
+	*) echo "usage: $0 [--no-deps] [--no-vm CSV]" >&2; exit 2 ;;
+	esac
+	shift
+done
+mkdir -p "$out"
+
+if [ -n "$deps" ]; then
+	vm/deps.sh
+	missing=
+	for p in librust-vm-memory-dev gnuplot-nox; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q ' installed$' ||
+			missing="$missing $p"
+	done
+	command -v cargo >/dev/null || [ -x "$HOME/.cargo/bin/cargo" ] ||
+		missing="$missing cargo"
+	if [ -n "$missing" ]; then
+		echo "bench: installing:$missing"
+		SUDO=
+		[ "$(id -u)" = 0 ] || SUDO=sudo
+		$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update
+		# shellcheck disable=SC2086 # one word per package
+		$SUDO env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y --no-install-recommends $missing
+	fi
+fi
+
+if [ -z "$csv_in" ]; then
+	rel=${BENCH_KVER:-$(vm/kvers.sh | tr ' ' '\n' | grep '^6\.12\.' | tail -n 1)}
+	[ -n "$rel" ] || { echo "bench: no 6.12 kernel installed" >&2; exit 1; }
+
+	# Static, so they run in the busybox initramfs. libvmmem is compiled
+	# here from source with its own flags rather than taken from userlib/.
+	echo "  CC      bench/vmmem-bench bench/memcpy-bench"
+	CFLAGS="-O2 -Wall -Wextra -Werror -std=gnu11"
+	gcc $CFLAGS -D_GNU_SOURCE -Iuapi -c -o "$out/libvmmem.o" userlib/libvmmem.c
+	gcc -static $CFLAGS -Iuapi -Iuserlib -o "$out/vmmem-bench" \
+		bench/vmmem-bench.c "$out/libvmmem.o" -lpthread
+	gcc -static $CFLAGS -o "$out/memcpy-bench" bench/memcpy-bench.c
+
+	echo "  CARGO   bench/vm-memory-bench"
+	PATH=$PATH:$HOME/.cargo/bin
+	# Non-PIE, so that the memcpy address it prints can be named with nm.
+	(cd bench/vm-memory-bench &&
+		CARGO_TARGET_DIR=$PWD/../../$out/cargo \
+		RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
+		cargo build --offline --release --quiet \
+			--target x86_64-unknown-linux-gnu)
+	cp "$out/cargo/x86_64-unknown-linux-gnu/release/vm-memory-bench" "$out/"
+
+	vm/build-module.sh "$rel"
+	# TCG only: same -cpu max for all three programs, in the same boot.
+	# A failed run (oops, timeout) still gets its figures reported below.
+	VM_TIMEOUT=${VM_TIMEOUT:-480} vm/run.sh -k "$rel" \
+		-b "$out/vmmem-bench" -b "$out/memcpy-bench" \
+		-b "$out/vm-memory-bench" -b bench/in-vm.sh \
+		-c "sh /bin/in-vm.sh" >"$out/console.txt" 2>"$out/vm-errors.txt" ||
+		vm_failed=1
+	grep -q '^BENCH-CSV-BEGIN$' "$out/console.txt" || {
+		cat "$out/console.txt" "$out/vm-errors.txt"
+		echo "bench: the VM run produced no figures" >&2
+		exit 1
+	}
+	# Only well-formed rows: kernel messages may share the console.
+	sed -n '/^BENCH-CSV-BEGIN$/,/^BENCH-CSV-END$/{/^BENCH-CSV-/!p}' \
+		"$out/console.txt" | grep -E '^[a-z]|^impl,' >"$out/bench.csv"
+	{
+		sed -n 's/^BENCH-INFO //p' "$out/console.txt"
+		echo "qemu: $(${QEMU:-qemu-system-x86_64} --version | head -n 1)," \
+			"-accel ${QEMU_ACCEL:-tcg} -cpu ${QEMU_CPU:-max}" \
+			"-smp ${QEMU_SMP:-2} -m ${QEMU_MEM:-2G}; host: $(nproc) CPUs," \
+			"$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+		# Name the glibc memcpy variant each static binary resolved.
+		sed -n 's/^# \(.*\): memcpy=\(0x[0-9a-f]*\)\(.*\)$/\1 \2 \3/p' \
+			"$out/console.txt" | while read -r impl addr rest; do
+			hex=$(printf '%016x' "$addr")
+			sym=$(nm "$out/$impl-bench" |
+				awk -v a="$hex" '!s && $1 == a && $3 ~ /^__mem(move|cpy)_/ { s = $3 } END { print s }')
+			echo "$impl: glibc memcpy = ${sym:-$addr} $rest"
+		done
+		grep '^# .* took ' "$out/console.txt" | sed 's/^# //'
+		grep '^# vmmem: libvmmem' "$out/console.txt" | sed 's/^# //'
+	} >"$out/info.txt"
+	csv_in=$out/bench.csv
+fi
+
+bench/report.sh "$csv_in" "$out/info.txt" "$out"
+mkdir -p bench/results
+cp "$out/bench.md" bench/results/latest.md
+cp "$csv_in" bench/results/latest.csv
+[ ! -f "$out/bench.png" ] || cp "$out/bench.png" bench/results/ratios.png
+
+if [ -n "$vm_failed" ]; then
+	cat "$out/vm-errors.txt" >&2
+	echo "bench: the VM run FAILED (figures above may be incomplete)" >&2
+	exit 1
+fi
