@@ -35,6 +35,18 @@ struct vmmem_map {
 	bool mapped;		/* host came from mmap(): unmap it on drop */
 };
 
+/*
+ * A snapshot of the region table. Readers search the current one without
+ * a lock; writers (under vm->lock) publish a new one instead of editing it
+ * and keep the old one until vmmem_close(), so a reader never sees freed
+ * memory. Only an entry's host changes in place: once, from NULL.
+ */
+struct vmmem_table {
+	struct vmmem_table *older;	/* retired snapshots */
+	unsigned int n;
+	struct vmmem_map maps[];	/* every region, sorted by gpa */
+};
+
 /* A mapping of a region removed behind the library's back. */
 struct vmmem_retired {
 	void *host;
@@ -43,10 +55,9 @@ struct vmmem_retired {
 
 struct vmmem {
 	int fd;
-	/* Read-locked for cache lookups; write-locked to fill or drop. */
-	pthread_rwlock_t lock;
-	struct vmmem_map *maps;	/* every region, sorted by gpa */
-	unsigned int nr_maps;
+	/* Serialises cache fills and drops; lookups take no lock. */
+	pthread_mutex_t lock;
+	struct vmmem_table *table;	/* read with table_of() */
 	/* The table generation the cache agrees with, once gen_valid. */
 	uint64_t gen;
 	bool gen_valid;
@@ -72,15 +83,17 @@ int vmmem_open_path(const char *path, struct vmmem **out)
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return -ENOMEM;
-	ret = pthread_rwlock_init(&vm->lock, NULL);
-	if (ret) {
+	vm->table = calloc(1, sizeof(*vm->table));
+	if (!vm->table) {
 		free(vm);
-		return -ret;
+		return -ENOMEM;
 	}
+	pthread_mutex_init(&vm->lock, NULL);
 	vm->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (vm->fd < 0) {
 		ret = -errno;
-		pthread_rwlock_destroy(&vm->lock);
+		pthread_mutex_destroy(&vm->lock);
+		free(vm->table);
 		free(vm);
 		return ret;
 	}
@@ -102,20 +115,55 @@ static void drop_map(struct vmmem_map *m)
 		munmap(m->host, m->size);
 }
 
+static struct vmmem_table *table_of(struct vmmem *vm)
+{
+	return __atomic_load_n(&vm->table, __ATOMIC_ACQUIRE);
+}
+
+static void *host_of(struct vmmem_map *m)
+{
+	return __atomic_load_n(&m->host, __ATOMIC_ACQUIRE);
+}
+
+static struct vmmem_table *table_new(unsigned int n)
+{
+	struct vmmem_table *t;
+
+	t = calloc(1, sizeof(*t) + (size_t)n * sizeof(t->maps[0]));
+	if (t)
+		t->n = n;
+	return t;
+}
+
+/* Makes @t current; the old snapshot is kept for readers. Lock held. */
+static void table_publish(struct vmmem *vm, struct vmmem_table *t)
+{
+	struct vmmem_table *old = vm->table;
+
+	__atomic_store_n(&vm->table, t, __ATOMIC_RELEASE);
+	old->older = t->older;
+	t->older = old;
+}
+
 void vmmem_close(struct vmmem *vm)
 {
+	struct vmmem_table *t, *older;
 	unsigned int i;
 
 	if (!vm)
 		return;
-	for (i = 0; i < vm->nr_maps; i++)
-		drop_map(&vm->maps[i]);
-	free(vm->maps);
+	/* Old snapshots share the current one's mappings, or retired ones. */
+	for (i = 0; i < vm->table->n; i++)
+		drop_map(&vm->table->maps[i]);
+	for (t = vm->table; t; t = older) {
+		older = t->older;
+		free(t);
+	}
 	for (i = 0; i < vm->nr_retired; i++)
 		munmap(vm->retired[i].host, vm->retired[i].size);
 	free(vm->retired);
 	close(vm->fd);
-	pthread_rwlock_destroy(&vm->lock);
+	pthread_mutex_destroy(&vm->lock);
 	free(vm);
 }
 
@@ -170,10 +218,17 @@ static void drop_removed(struct vmmem *vm, int ret,
 			 const struct vmmem_region_remove *rm)
 {
 	bool by_addr = rm->flags & VMMEM_REMOVE_BY_ADDR;
+	struct vmmem_table *old = vm->table, *t;
 	unsigned int i, j;
 
-	for (i = j = 0; i < vm->nr_maps; i++) {
-		struct vmmem_map *m = &vm->maps[i];
+	t = table_new(old->n);
+	if (!t) {
+		/* Cannot shrink the snapshot: make the next lookup re-list. */
+		vm->gen_valid = false;
+		return;
+	}
+	for (i = j = 0; i < old->n; i++) {
+		struct vmmem_map *m = &old->maps[i];
 		bool exact = by_addr ? m->gpa == rm->guest_addr &&
 				       m->size == rm->size : m->id == rm->id;
 		bool overlap = by_addr && m->gpa - rm->guest_addr < rm->size;
@@ -185,9 +240,10 @@ static void drop_removed(struct vmmem *vm, int ret,
 		else if (exact || overlap)
 			retire_map(vm, m);
 		else
-			vm->maps[j++] = *m;
+			t->maps[j++] = *m;
 	}
-	vm->nr_maps = j;
+	t->n = j;
+	table_publish(vm, t);
 }
 
 static int remove_region(struct vmmem *vm, struct vmmem_region_remove *rm)
@@ -199,12 +255,12 @@ static int remove_region(struct vmmem *vm, struct vmmem_region_remove *rm)
 	 * Hold the write lock across the ioctl so that no lookup can map
 	 * the region between its removal and the drop of its cache entry.
 	 */
-	pthread_rwlock_wrlock(&vm->lock);
+	pthread_mutex_lock(&vm->lock);
 	ret = xioctl(vm->fd, VMMEM_REMOVE_REGION, rm);
 	/* -ENOENT for an id: a cache entry with that id is stale anyway. */
 	if (ret == 0 || (ret == -ENOENT && !by_addr))
 		drop_removed(vm, ret, rm);
-	pthread_rwlock_unlock(&vm->lock);
+	pthread_mutex_unlock(&vm->lock);
 	return ret;
 }
 
@@ -387,30 +443,24 @@ bool vmmem_address_in_range(struct vmmem *vm, uint64_t gpa)
 	return vmmem_find_region(vm, gpa, &r) == 0;
 }
 
-/* Index of the first map with gpa > @gpa; called with the lock held. */
-static unsigned int upper_bound(struct vmmem *vm, uint64_t gpa)
+/* The entry holding @gpa in the current snapshot, or NULL; no lock. */
+static struct vmmem_map *lookup(struct vmmem *vm, uint64_t gpa)
 {
-	unsigned int lo = 0, hi = vm->nr_maps;
+	struct vmmem_table *t = table_of(vm);
+	unsigned int lo = 0, hi = t->n;
+	struct vmmem_map *m;
 
 	while (lo < hi) {
 		unsigned int mid = lo + (hi - lo) / 2;
 
-		if (vm->maps[mid].gpa <= gpa)
+		if (t->maps[mid].gpa <= gpa)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo;
-}
-
-static struct vmmem_map *lookup(struct vmmem *vm, uint64_t gpa)
-{
-	unsigned int i = upper_bound(vm, gpa);
-	struct vmmem_map *m;
-
-	if (!i)
+	if (!lo)
 		return NULL;
-	m = &vm->maps[i - 1];
+	m = &t->maps[lo - 1];
 	return gpa - m->gpa < m->size ? m : NULL;
 }
 
@@ -515,32 +565,30 @@ static struct vmmem_map entry_of(const struct vmmem_region_info *r)
 static int reconcile(struct vmmem *vm, const struct vmmem_region_info *regions,
 		     unsigned int n, uint64_t gen)
 {
-	struct vmmem_map *maps;
+	struct vmmem_table *old = vm->table, *t;
 	unsigned int i, j = 0;
 
 	if (vm->gen_valid && vm->gen == gen)
 		return 0;
-	maps = calloc(n ? n : 1, sizeof(*maps));
-	if (!maps)
+	t = table_new(n);
+	if (!t)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		const struct vmmem_region_info *r = &regions[i];
 
-		while (j < vm->nr_maps && vm->maps[j].gpa < r->guest_addr)
-			retire_map(vm, &vm->maps[j++]);
-		if (j < vm->nr_maps && same_region(&vm->maps[j], r)) {
-			maps[i] = vm->maps[j++];
+		while (j < old->n && old->maps[j].gpa < r->guest_addr)
+			retire_map(vm, &old->maps[j++]);
+		if (j < old->n && same_region(&old->maps[j], r)) {
+			t->maps[i] = old->maps[j++];
 			continue;
 		}
-		if (j < vm->nr_maps && vm->maps[j].gpa == r->guest_addr)
-			retire_map(vm, &vm->maps[j++]);
-		maps[i] = entry_of(r);
+		if (j < old->n && old->maps[j].gpa == r->guest_addr)
+			retire_map(vm, &old->maps[j++]);
+		t->maps[i] = entry_of(r);
 	}
-	while (j < vm->nr_maps)
-		retire_map(vm, &vm->maps[j++]);
-	free(vm->maps);
-	vm->maps = maps;
-	vm->nr_maps = n;
+	while (j < old->n)
+		retire_map(vm, &old->maps[j++]);
+	table_publish(vm, t);
 	vm->gen = gen;
 	vm->gen_valid = true;
 	return 0;
@@ -564,8 +612,9 @@ static int map_entry(struct vmmem *vm, struct vmmem_map *m)
 		    (off_t)m->mmap_offset);
 	if (host == MAP_FAILED)
 		return -errno;
-	m->host = host;
 	m->mapped = true;
+	/* Readers may find the entry now: publish a complete mapping. */
+	__atomic_store_n(&m->host, host, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -630,26 +679,26 @@ static int miss(struct vmmem *vm, uint64_t gpa, struct vmmem_map **out)
 int vmmem_get_host_address(struct vmmem *vm, uint64_t gpa, void **host,
 			   size_t *contig_len)
 {
-	struct vmmem_map *m;
+	struct vmmem_map *m = lookup(vm, gpa);
+	char *base = m ? host_of(m) : NULL;
 	int ret = 0;
 
-	pthread_rwlock_rdlock(&vm->lock);
-	m = lookup(vm, gpa);
-	if (!m || !m->host) {
-		/* Upgrade; another thread may have mapped it meanwhile. */
-		pthread_rwlock_unlock(&vm->lock);
-		pthread_rwlock_wrlock(&vm->lock);
+	/* The hot path is lock-free: one snapshot search. */
+	if (!base) {
+		pthread_mutex_lock(&vm->lock);
 		m = lookup(vm, gpa);
 		if (!m || !m->host)
 			ret = miss(vm, gpa, &m);
+		if (!ret)
+			base = m->host;
+		pthread_mutex_unlock(&vm->lock);
+		if (ret)
+			return ret;
 	}
-	if (!ret) {
-		*host = (char *)m->host + (gpa - m->gpa);
-		if (contig_len)
-			*contig_len = m->size - (gpa - m->gpa);
-	}
-	pthread_rwlock_unlock(&vm->lock);
-	return ret;
+	*host = base + (gpa - m->gpa);
+	if (contig_len)
+		*contig_len = m->size - (gpa - m->gpa);
+	return 0;
 }
 
 int vmmem_refresh(struct vmmem *vm)
@@ -658,13 +707,13 @@ int vmmem_refresh(struct vmmem *vm)
 	uint64_t gen;
 	int n;
 
-	pthread_rwlock_wrlock(&vm->lock);
+	pthread_mutex_lock(&vm->lock);
 	n = list_all(vm, &regions, &gen);
 	if (n >= 0) {
 		n = reconcile(vm, regions, n, gen);
 		free(regions);
 	}
-	pthread_rwlock_unlock(&vm->lock);
+	pthread_mutex_unlock(&vm->lock);
 	return n < 0 ? n : 0;
 }
 
@@ -885,6 +934,7 @@ static int slice_host(struct vmmem *vm, const struct vmmem_slice *s,
 		      void **host)
 {
 	struct vmmem_map *m;
+	char *base;
 	int ret = 0;
 
 	if (s->mmap_offset == VMMEM_NO_MMAP) {
@@ -894,11 +944,10 @@ static int slice_host(struct vmmem *vm, const struct vmmem_slice *s,
 		*host = (void *)(uintptr_t)s->user_addr;
 		return 0;
 	}
-	pthread_rwlock_rdlock(&vm->lock);
 	m = lookup(vm, s->guest_addr);
-	if (!m || m->id != s->region_id || !m->host) {
-		pthread_rwlock_unlock(&vm->lock);
-		pthread_rwlock_wrlock(&vm->lock);
+	base = m && m->id == s->region_id ? host_of(m) : NULL;
+	if (!base) {
+		pthread_mutex_lock(&vm->lock);
 		m = lookup(vm, s->guest_addr);
 		if (m && m->id != s->region_id) {
 			/* Stale: the region was replaced behind our back. */
@@ -909,15 +958,16 @@ static int slice_host(struct vmmem *vm, const struct vmmem_slice *s,
 			ret = miss(vm, s->guest_addr, &m);
 		if (!ret && m->id != s->region_id)
 			ret = -EAGAIN;
+		if (!ret)
+			base = m->host;
+		pthread_mutex_unlock(&vm->lock);
+		if (ret)
+			return ret;
 	}
-	if (!ret) {
-		if (s->guest_addr + s->len - m->gpa > m->size)
-			ret = -EAGAIN;
-		else
-			*host = (char *)m->host + (s->guest_addr - m->gpa);
-	}
-	pthread_rwlock_unlock(&vm->lock);
-	return ret;
+	if (s->guest_addr + s->len - m->gpa > m->size)
+		return -EAGAIN;
+	*host = base + (s->guest_addr - m->gpa);
+	return 0;
 }
 
 /* One attempt of vmmem_get_iovecs(); -EAGAIN: a region changed. */

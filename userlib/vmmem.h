@@ -14,13 +14,16 @@
  * except vmmem_close(), which must be the last call on it.
  *
  * Host pointers (vmmem_get_host_address(), vmmem_get_iovecs()) come from a
- * cache of mappings, one per region, made on first use. The rules:
+ * cache of the region table, each region mapped on first use. A hit is a
+ * lock-free binary search of an immutable snapshot (a new one is published
+ * on change, old ones are freed at vmmem_close()). The rules:
  *
  *  - The cache remembers the generation of the region table
  *    (VMMEM_LIST_REGIONS) it agrees with. On every cache miss (an address
- *    no cached region holds, a hole included) the library re-reads the
- *    table and, if the generation moved, refreshes the cache: entries of
- *    regions that no longer exist are dropped. vmmem_refresh() does the
+ *    no cached region holds, a hole included, or a region not mapped yet)
+ *    the library reads the generation (one ioctl) and, if it moved,
+ *    re-reads the table and refreshes the cache: entries of regions that
+ *    no longer exist are dropped. vmmem_refresh() does the
  *    same on demand, and vmmem_get_iovecs() does it when a translated
  *    slice names another region than the cached one.
  *  - A hit is not checked against the kernel: after a region is removed
