@@ -53,7 +53,7 @@ mmap()s; guest memory is pre-faulted in every program.
   find_region; set-up: MmapRegion with MAP_POPULATE + from_regions.
 - vmmem ioctl: one VMMEM_READ/VMMEM_WRITE (VMMEM_IO_EXACT) per access,
   FIND_REGION for lookups; batch: VMMEM_IO_BATCH of 64; direct: libvmmem's
-  vmmem_get_host_address() (cached mmap, binary search under a rwlock) +
+  vmmem_get_host_address() (cached mmap, lock-free binary search) +
   memcpy, per region crossed; mmap: memcpy at a fixed pointer into our own
   mmap of the region (no lookup at all). Set-up: VMMEM_ADD_REGION of
   module-allocated pages (kernel) and of a memfd mapping, pinned (memfd).
@@ -133,15 +133,28 @@ END {
 	t4 = t4 "| what | ms per GiB | GiB/s | x vm-memory | x mmap(MAP_POPULATE) |\n|---|---:|---:|---:|---:|\n"
 	ns_vm = ns["setup" SUBSEP "setup" SUBSEP 268435456 SUBSEP "vm-memory"]
 	ns_fl = ns["setup" SUBSEP "setup" SUBSEP 268435456 SUBSEP "floor"]
-	split("floor vm-memory kernel memfd", sc, " ")
-	split("mmap(MAP_POPULATE) anonymous|vm-memory MmapRegion + MAP_POPULATE|vmmem ADD_REGION, module-allocated|vmmem ADD_REGION, memfd pinned", sn, "|")
-	for (c = 1; c <= 4; c++) {
+	split("floor vm-memory kernel memfd memfd-populate memfd-prefaulted", sc, " ")
+	split("mmap(MAP_POPULATE) anonymous|vm-memory MmapRegion + MAP_POPULATE|vmmem ADD_REGION, module-allocated|vmmem ADD_REGION, memfd pinned (faults pages in)|(for scale) mmap(MAP_POPULATE) of a memfd|vmmem ADD_REGION, memfd already populated", sn, "|")
+	for (c = 1; c <= 6; c++) {
 		v = ns["setup" SUBSEP "setup" SUBSEP 268435456 SUBSEP sc[c]]
 		if (v == "") continue
 		t4 = t4 "| " sn[c] " | " fmt(v * 4 / 1e6) " | " fmt(1e9 / (v * 4)) " | " \
 			fmt(ratio(v, ns_vm)) " | " fmt(ratio(v, ns_fl)) " |\n"
 	}
-	printf "%s\n%s\n%s\n%s", t3, t1, t2, t4 >> md
+	# File I/O into guest memory: the fd ioctls vs read(2)/write(2)
+	# on the mmapped guest memory.
+	t5 = "## File I/O into guest memory (tmpfs file)\n\n"
+	t5 = t5 "| op | size | VMMEM_*_FD MB/s | pread/pwrite on the mapping MB/s | time ratio |\n|---|---:|---:|---:|---:|\n"
+	nfs = split("4096 65536 1048576", fs, " ")
+	for (o = 1; o <= 2; o++)
+		for (s = 1; s <= nfs; s++) {
+			r = "fd" SUBSEP (o == 1 ? "read" : "write") SUBSEP fs[s]
+			a = ns[r SUBSEP "fd-ioctl"]; b = ns[r SUBSEP "fd-read2"]
+			if (a == "") continue
+			t5 = t5 "| " (o == 1 ? "file -> guest" : "guest -> file") " | " fs[s] " | " \
+				fmt(mb[r SUBSEP "fd-ioctl"]) " | " fmt(mb[r SUBSEP "fd-read2"]) " | " fmt(ratio(a, b)) " |\n"
+		}
+	printf "%s\n%s\n%s\n%s\n%s", t3, t1, t2, t4, t5 >> md
 
 	# Chart data: one block per (workload, op), ratios to vm-memory.
 	printf "" > dat

@@ -5,12 +5,15 @@
  *   batch   VMMEM_IO_BATCH, BATCH accesses per call
  *   direct  vmmem_get_host_address() (libvmmem's cached mmap) + memcpy
  *   mmap    memcpy at a fixed pointer into our own mmap of the region
- * plus VMMEM_FIND_REGION and libvmmem's lookup, and region set-up.
+ * plus VMMEM_FIND_REGION and libvmmem's lookup, region set-up, and file
+ * I/O into guest memory: VMMEM_READ_FROM_FD / VMMEM_WRITE_TO_FD (fd-ioctl)
+ * against pread(2)/pwrite(2) on the mmapped guest memory (fd-read2).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include "vmmem.h"
 #include "common.h"
@@ -224,15 +227,17 @@ static void bench_lookup(void)
 /* Set-up of SETUP_SIZE: module-allocated pages, and a pinned memfd. */
 static void bench_setup(void)
 {
-	uint64_t tk[REPS], tu[REPS];
+	uint64_t tk[REPS], tu[REPS], tp[REPS], tf[REPS];
 
 	for (unsigned int r = 0; r <= REPS; r++) {
 		struct vmmem *vm = xopen();
 		int mfd = memfd_create("bench", 0);
-		void *p;
+		int mfd2 = memfd_create("bench-populated", 0);
+		void *p, *q;
 		uint64_t t0;
 
-		if (mfd < 0 || ftruncate(mfd, SETUP_SIZE))
+		if (mfd < 0 || ftruncate(mfd, SETUP_SIZE) ||
+		    mfd2 < 0 || ftruncate(mfd2, SETUP_SIZE))
 			die("memfd", errno);
 		p = mmap(NULL, SETUP_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
 			 mfd, 0);
@@ -248,15 +253,78 @@ static void bench_setup(void)
 		xadd(vm, BND_BASE, SETUP_SIZE, p, NULL);
 		if (r)
 			tu[r - 1] = now_ns() - t0;
+		/* Where that goes: populating a memfd, then pinning it. */
+		t0 = now_ns();
+		q = mmap(NULL, SETUP_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_POPULATE, mfd2, 0);
+		if (q == MAP_FAILED)
+			die("mmap memfd", errno);
+		if (r)
+			tp[r - 1] = now_ns() - t0;
+		t0 = now_ns();
+		xadd(vm, 2 * BND_BASE, SETUP_SIZE, q, NULL);
+		if (r)
+			tf[r - 1] = now_ns() - t0;
 
 		vmmem_close(vm);
 		munmap(p, SETUP_SIZE);
+		munmap(q, SETUP_SIZE);
 		close(mfd);
+		close(mfd2);
 	}
 	emit("vmmem", "kernel", "setup", "setup", SETUP_SIZE, 1,
 	     median(tk, REPS));
 	emit("vmmem", "memfd", "setup", "setup", SETUP_SIZE, 1,
 	     median(tu, REPS));
+	emit("vmmem", "memfd-populate", "setup", "setup", SETUP_SIZE, 1,
+	     median(tp, REPS));
+	emit("vmmem", "memfd-prefaulted", "setup", "setup", SETUP_SIZE, 1,
+	     median(tf, REPS));
+}
+
+/* A tmpfs file, FD_SIZE bytes, in the page cache: the I/O source/sink. */
+#define FD_SIZE	(16 * MiB)
+
+static void bench_fdio(struct vmmem *vm, char *map)
+{
+	static const uint64_t fsz[] = { 4096, 65536, MiB };
+	static const char *const ops[] = { "read", "write" };
+	static const unsigned long req[] = { VMMEM_READ_FROM_FD,
+					     VMMEM_WRITE_TO_FD };
+	int fd = vmmem_fd(vm), file = memfd_create("vmmem-bench", 0);
+	char *src = xmap(FD_SIZE);
+
+	if (file < 0 || pwrite(file, src, FD_SIZE, 0) != FD_SIZE)
+		die("memfd", errno);
+	for (unsigned int s = 0; s < 3; s++) {
+		uint64_t sz = fsz[s];
+		unsigned int n = batch_ops(sz);
+		uint64_t *g = gen_gpas(0, MAIN_SIZE, sz, (REPS + 1) * n);
+
+		for (int o = 0; o < 2; o++) {
+			/* The file offset follows the GPA, within the file. */
+			RUN("vmmem", "fd-ioctl", "fd", ops[o], sz, n, g, {
+				struct vmmem_fd_io f = {
+					.guest_addr = gpa,
+					.len = sz,
+					.offset = (int64_t)(gpa % (FD_SIZE - sz + 1)) & ~4095LL,
+					.fd = file,
+					.flags = VMMEM_FD_EXACT,
+				};
+				xioctl(fd, req[o], &f, "VMMEM_READ_FROM_FD/WRITE_TO_FD");
+			});
+			RUN("vmmem", "fd-read2", "fd", ops[o], sz, n, g, {
+				off_t off = (off_t)(gpa % (FD_SIZE - sz + 1)) & ~4095LL;
+				ssize_t r = o ? pwrite(file, map + gpa, sz, off) :
+						pread(file, map + gpa, sz, off);
+				if (r != (ssize_t)sz)
+					die("pread/pwrite", errno);
+			});
+		}
+		free(g);
+	}
+	munmap(src, FD_SIZE);
+	close(file);
 }
 
 int main(void)
@@ -277,6 +345,7 @@ int main(void)
 
 	bench_io(vm, map, buf);
 	bench_obj(vm, map);
+	bench_fdio(vm, map);
 	munmap(map, MAIN_SIZE);
 	vmmem_close(vm);
 	bench_setup();

@@ -96,8 +96,14 @@ static int vmmem_copy_region(struct vmmem_region *r, u64 off,
 	return 0;
 }
 
-/* Caller holds srcu_read_lock(&s->srcu). */
-static int vmmem_copy(struct vmmem_space *s, struct vmmem_io *io, bool write)
+/*
+ * Caller holds srcu_read_lock(&s->srcu). *@hint is the region the last
+ * copy of this read-side section ended in, or NULL: a descriptor chain
+ * mostly stays in one region, and a region found in this section stays
+ * valid until its end.
+ */
+static int vmmem_copy(struct vmmem_space *s, struct vmmem_io *io, bool write,
+		      struct vmmem_region **hint)
 {
 	char __user *ubuf = u64_to_user_ptr(io->user_addr);
 	u64 gpa = io->guest_addr;
@@ -105,14 +111,18 @@ static int vmmem_copy(struct vmmem_space *s, struct vmmem_io *io, bool write)
 
 	io->done = 0;
 	while (io->done < io->len) {
-		struct vmmem_region *r = vmmem_find(s, gpa);
+		struct vmmem_region *r = *hint;
 		u64 off, n, copied;
+
+		if (!r || gpa - r->gpa >= r->size)
+			r = vmmem_find(s, gpa);
 
 		/* A hole, or the end of memory: no region reaches 2^64. */
 		if (!r) {
 			ret = -ENXIO;
 			break;
 		}
+		*hint = r;
 		if (write && (r->flags & VMMEM_REGION_READONLY)) {
 			ret = -EACCES;
 			break;
@@ -139,6 +149,7 @@ static int vmmem_copy(struct vmmem_space *s, struct vmmem_io *io, bool write)
 long vmmem_ioctl_io(struct vmmem_space *s, void __user *argp, bool write)
 {
 	struct vmmem_io __user *uio = argp;
+	struct vmmem_region *hint = NULL;
 	struct vmmem_io io;
 	int idx, ret;
 
@@ -147,7 +158,7 @@ long vmmem_ioctl_io(struct vmmem_space *s, void __user *argp, bool write)
 	if ((io.flags & ~VMMEM_IO_FLAGS) || io.reserved)
 		return -EINVAL;
 	idx = srcu_read_lock(&s->srcu);
-	ret = vmmem_copy(s, &io, write);
+	ret = vmmem_copy(s, &io, write, &hint);
 	srcu_read_unlock(&s->srcu, idx);
 	if (put_user(io.done, &uio->done))
 		return -EFAULT;
@@ -161,6 +172,7 @@ long vmmem_ioctl_io_batch(struct vmmem_space *s, void __user *argp)
 {
 	struct vmmem_io_batch __user *ubatch = argp;
 	struct vmmem_io ops[VMMEM_BATCH_CHUNK];
+	struct vmmem_region *hint = NULL;
 	struct vmmem_io_batch batch;
 	struct vmmem_io __user *uops;
 	u32 i, n = 0;
@@ -189,7 +201,7 @@ long vmmem_ioctl_io_batch(struct vmmem_space *s, void __user *argp)
 			ret = -EINVAL;
 			break;
 		}
-		ret = vmmem_copy(s, io, io->flags & VMMEM_IO_WRITE);
+		ret = vmmem_copy(s, io, io->flags & VMMEM_IO_WRITE, &hint);
 		if (put_user(io->done, &uops[i].done))
 			ret = -EFAULT;
 		if (ret)

@@ -44,6 +44,7 @@ struct vmmem_map {
 struct vmmem_table {
 	struct vmmem_table *older;	/* retired snapshots */
 	unsigned int n;
+	uint64_t *starts;		/* maps[i].gpa, dense for the search */
 	struct vmmem_map maps[];	/* every region, sorted by gpa */
 };
 
@@ -75,6 +76,19 @@ static int xioctl(int fd, unsigned long req, void *arg)
 	return ret < 0 ? -errno : ret;
 }
 
+static struct vmmem_table *table_new(unsigned int n)
+{
+	struct vmmem_table *t;
+
+	t = calloc(1, sizeof(*t) + (size_t)n * (sizeof(t->maps[0]) +
+						sizeof(t->starts[0])));
+	if (!t)
+		return NULL;
+	t->n = n;
+	t->starts = (uint64_t *)&t->maps[n];
+	return t;
+}
+
 int vmmem_open_path(const char *path, struct vmmem **out)
 {
 	struct vmmem *vm;
@@ -83,7 +97,7 @@ int vmmem_open_path(const char *path, struct vmmem **out)
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return -ENOMEM;
-	vm->table = calloc(1, sizeof(*vm->table));
+	vm->table = table_new(0);
 	if (!vm->table) {
 		free(vm);
 		return -ENOMEM;
@@ -125,20 +139,14 @@ static void *host_of(struct vmmem_map *m)
 	return __atomic_load_n(&m->host, __ATOMIC_ACQUIRE);
 }
 
-static struct vmmem_table *table_new(unsigned int n)
-{
-	struct vmmem_table *t;
-
-	t = calloc(1, sizeof(*t) + (size_t)n * sizeof(t->maps[0]));
-	if (t)
-		t->n = n;
-	return t;
-}
-
 /* Makes @t current; the old snapshot is kept for readers. Lock held. */
 static void table_publish(struct vmmem *vm, struct vmmem_table *t)
 {
 	struct vmmem_table *old = vm->table;
+	unsigned int i;
+
+	for (i = 0; i < t->n; i++)
+		t->starts[i] = t->maps[i].gpa;
 
 	__atomic_store_n(&vm->table, t, __ATOMIC_RELEASE);
 	old->older = t->older;
@@ -453,7 +461,7 @@ static struct vmmem_map *lookup(struct vmmem *vm, uint64_t gpa)
 	while (lo < hi) {
 		unsigned int mid = lo + (hi - lo) / 2;
 
-		if (t->maps[mid].gpa <= gpa)
+		if (t->starts[mid] <= gpa)
 			lo = mid + 1;
 		else
 			hi = mid;
