@@ -129,6 +129,9 @@ long vmmem_ioctl_atomic(struct vmmem_space *s, void __user *argp)
 	ret = vmmem_atomic_check(&a);
 	if (ret)
 		return ret;
+	/* Fault in @result now: an error after the access would hide it. */
+	if (put_user(0, &uarg->result))
+		return -EFAULT;
 
 	idx = srcu_read_lock(&s->srcu);
 	r = vmmem_find(s, a.guest_addr);

@@ -58,7 +58,22 @@ static unsigned long vmmem_region_pgoff(const struct vmmem_region *r)
 	return r->mmap_offset >> PAGE_SHIFT;
 }
 
-/* Publishes @r: assigns its id and mmap offset. Caller holds s->lock. */
+/*
+ * Erasing from a maple tree allocates nodes and, in 6.12, gives up
+ * silently when it cannot: a region left in the tree and then freed would
+ * be a use-after-free. Storing NULL over the range with __GFP_NOFAIL
+ * cannot fail (failslab, too, spares __GFP_NOFAIL).
+ */
+static void vmmem_tree_erase(struct maple_tree *mt, unsigned long first,
+			     unsigned long last)
+{
+	mtree_store_range(mt, first, last, NULL, GFP_KERNEL | __GFP_NOFAIL);
+}
+
+/*
+ * Publishes @r: assigns its id and mmap offset. Caller holds s->lock and
+ * bumps the generation once the add is certain.
+ */
 static int vmmem_table_insert(struct vmmem_space *s, struct vmmem_region *r)
 {
 	u64 mmap_end = s->mmap_end;
@@ -93,35 +108,29 @@ static int vmmem_table_insert(struct vmmem_space *s, struct vmmem_region *r)
 
 	s->mmap_end = mmap_end;
 	s->nr_regions++;
-	s->generation++;
 	return 0;
 
 erase_pgoff:
 	if (!vmmem_region_user(r))
-		mtree_erase(&s->by_pgoff, vmmem_region_pgoff(r));
+		vmmem_tree_erase(&s->by_pgoff, vmmem_region_pgoff(r),
+				 vmmem_region_pgoff(r) + r->npages - 1);
 erase_id:
 	xa_erase(&s->by_id, r->id);
 	return ret;
 }
 
-/* Unpublishes @r; the caller frees it after synchronize_srcu(). */
+/*
+ * Unpublishes @r; the caller bumps the generation, and frees @r after
+ * synchronize_srcu(). Caller holds s->lock.
+ */
 static void vmmem_table_erase(struct vmmem_space *s, struct vmmem_region *r)
 {
-	mtree_erase(&s->by_gpa, r->gpa);
+	vmmem_tree_erase(&s->by_gpa, r->gpa, vmmem_region_last(r));
 	if (!vmmem_region_user(r))
-		mtree_erase(&s->by_pgoff, vmmem_region_pgoff(r));
+		vmmem_tree_erase(&s->by_pgoff, vmmem_region_pgoff(r),
+				 vmmem_region_pgoff(r) + r->npages - 1);
 	xa_erase(&s->by_id, r->id);
 	s->nr_regions--;
-	s->generation++;
-}
-
-static void vmmem_remove(struct vmmem_space *s, struct vmmem_region *r)
-{
-	mutex_lock(&s->lock);
-	vmmem_table_erase(s, r);
-	mutex_unlock(&s->lock);
-	synchronize_srcu(&s->srcu);
-	vmmem_region_free(r);
 }
 
 /* Early, unlocked-by-design check so a doomed add allocates nothing. */
@@ -141,8 +150,10 @@ static int vmmem_table_precheck(struct vmmem_space *s, u64 gpa, u64 last)
 
 long vmmem_ioctl_add(struct vmmem_space *s, void __user *argp)
 {
+	struct vmmem_region_add __user *uarg = argp;
 	struct vmmem_region_add arg;
 	struct vmmem_region *r;
+	bool published = false;
 	u64 end;
 	int ret;
 
@@ -182,20 +193,29 @@ long vmmem_ioctl_add(struct vmmem_space *s, void __user *argp)
 
 	mutex_lock(&s->lock);
 	ret = vmmem_table_insert(s, r);
+	/*
+	 * Answer under the lock: if the caller cannot learn the id, undo
+	 * before anyone can remove the region or see the generation move.
+	 * (s->lock is never taken under mmap_lock, so faulting here is fine.)
+	 */
+	if (!ret && (put_user(r->id, &uarg->id) ||
+		     put_user(r->mmap_offset, &uarg->mmap_offset))) {
+		vmmem_table_erase(s, r);
+		if (!vmmem_region_user(r))
+			s->mmap_end = r->mmap_offset;
+		ret = -EFAULT;
+		published = true;
+	}
+	if (!ret)
+		s->generation++;
 	mutex_unlock(&s->lock);
 	if (ret) {
+		/* Lockless readers may have found it meanwhile. */
+		if (published)
+			synchronize_srcu(&s->srcu);
 		vmmem_region_free(r);
-		return ret;
 	}
-
-	if (put_user(r->id, &((struct vmmem_region_add __user *)argp)->id) ||
-	    put_user(r->mmap_offset,
-		     &((struct vmmem_region_add __user *)argp)->mmap_offset)) {
-		/* The caller cannot learn the id: undo, as if never added. */
-		vmmem_remove(s, r);
-		return -EFAULT;
-	}
-	return 0;
+	return ret;
 }
 
 long vmmem_ioctl_remove(struct vmmem_space *s, void __user *argp)
@@ -227,6 +247,7 @@ long vmmem_ioctl_remove(struct vmmem_space *s, void __user *argp)
 		return -ENOENT;
 	}
 	vmmem_table_erase(s, r);
+	s->generation++;
 	mutex_unlock(&s->lock);
 
 	/* Copies that found @r finish before its pages go. */

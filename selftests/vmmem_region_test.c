@@ -402,7 +402,9 @@ TEST_F(maxreg, max_regions_default_is_32767)
  * is listed in order, its 32768th add is ENOSPC, and close() frees it all:
  * this once oopsed in the maple tree's RCU destroy walk.
  */
-TEST_F(maxreg, full_table_of_32767_regions_lists_and_closes_cleanly)
+/* Slow on a KASAN kernel under TCG: minutes, not the default 30 s. */
+TEST_F_TIMEOUT(maxreg, full_table_of_32767_regions_lists_and_closes_cleanly,
+	       900)
 {
 	const __u32 n = 32767;
 	struct vmmem_region_info *arr = calloc(n, sizeof(*arr));

@@ -59,8 +59,9 @@
  * user_addr + size past 2^64 - 1: the end must be representable),
  * -EEXIST (overlaps a region), -ENOSPC (max_regions reached, or the mmap
  * offset space is exhausted), -ENOMEM (RLIMIT_MEMLOCK exceeded, or out of
- * memory), -EFAULT (the user range cannot be pinned). A failed add changes
- * nothing.
+ * memory), -EFAULT (the user range cannot be pinned, or @id cannot be
+ * written back). A failed add changes nothing: not the table, not its
+ * generation, not the mmap offset space.
  */
 struct vmmem_region_add {
 	__u64 guest_addr;
@@ -251,7 +252,9 @@ struct vmmem_io_batch {
  * have, like a RELEASE load; a value wider than @size; @guest_addr not
  * aligned to @size: such an access could tear or cross regions), -ENXIO
  * (not backed), -EACCES (STORE, CMPXCHG or FETCH_ADD on a read-only
- * region). On error nothing is written.
+ * region). On error nothing is written to guest memory; @result is probed
+ * before the access, so -EFAULT after it needs another thread to unmap
+ * the argument meanwhile.
  */
 struct vmmem_atomic {
 	__u64 guest_addr;
