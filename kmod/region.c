@@ -133,7 +133,7 @@ static void vmmem_table_erase(struct vmmem_space *s, struct vmmem_region *r)
 	s->nr_regions--;
 }
 
-/* Early, unlocked-by-design check so a doomed add allocates nothing. */
+/* An early check, so a doomed add allocates nothing; insert checks again. */
 static int vmmem_table_precheck(struct vmmem_space *s, u64 gpa, u64 last)
 {
 	unsigned long index = gpa;
