@@ -451,24 +451,28 @@ bool vmmem_address_in_range(struct vmmem *vm, uint64_t gpa)
 	return vmmem_find_region(vm, gpa, &r) == 0;
 }
 
-/* The entry holding @gpa in the current snapshot, or NULL; no lock. */
-static struct vmmem_map *lookup(struct vmmem *vm, uint64_t gpa)
+/*
+ * The entry holding @gpa in the current snapshot, or NULL; no lock. The
+ * search halves a window with a conditional move instead of a branch.
+ */
+static inline struct vmmem_map *lookup(struct vmmem *vm, uint64_t gpa)
 {
 	struct vmmem_table *t = table_of(vm);
-	unsigned int lo = 0, hi = t->n;
+	const uint64_t *base = t->starts;
+	unsigned int len = t->n;
 	struct vmmem_map *m;
 
-	while (lo < hi) {
-		unsigned int mid = lo + (hi - lo) / 2;
-
-		if (t->starts[mid] <= gpa)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo)
+	if (!len)
 		return NULL;
-	m = &t->maps[lo - 1];
+	while (len > 1) {
+		unsigned int half = len / 2;
+
+		base = base[half] <= gpa ? base + half : base;
+		len -= half;
+	}
+	if (*base > gpa)
+		return NULL;
+	m = &t->maps[base - t->starts];
 	return gpa - m->gpa < m->size ? m : NULL;
 }
 
@@ -684,22 +688,31 @@ static int miss(struct vmmem *vm, uint64_t gpa, struct vmmem_map **out)
 	return -EAGAIN;
 }
 
+/* A miss, or a region not mapped yet: under the lock. */
+static __attribute__((noinline)) struct vmmem_map *
+host_address_slow(struct vmmem *vm, uint64_t gpa, char **base, int *ret)
+{
+	struct vmmem_map *m;
+
+	pthread_mutex_lock(&vm->lock);
+	m = lookup(vm, gpa);
+	*ret = !m || !m->host ? miss(vm, gpa, &m) : 0;
+	if (!*ret)
+		*base = m->host;
+	pthread_mutex_unlock(&vm->lock);
+	return m;
+}
+
 int vmmem_get_host_address(struct vmmem *vm, uint64_t gpa, void **host,
 			   size_t *contig_len)
 {
+	/* The hot path is lock-free: one snapshot search, nothing else. */
 	struct vmmem_map *m = lookup(vm, gpa);
 	char *base = m ? host_of(m) : NULL;
-	int ret = 0;
+	int ret;
 
-	/* The hot path is lock-free: one snapshot search. */
-	if (!base) {
-		pthread_mutex_lock(&vm->lock);
-		m = lookup(vm, gpa);
-		if (!m || !m->host)
-			ret = miss(vm, gpa, &m);
-		if (!ret)
-			base = m->host;
-		pthread_mutex_unlock(&vm->lock);
+	if (__builtin_expect(!base, 0)) {
+		m = host_address_slow(vm, gpa, &base, &ret);
 		if (ret)
 			return ret;
 	}
