@@ -22,8 +22,9 @@
 void vmmem_space_init(struct vmmem_space *s)
 {
 	mutex_init(&s->lock);
+	/* Both trees have lockless readers (copies; mmap): RCU mode. */
 	mt_init_flags(&s->by_gpa, MT_FLAGS_USE_RCU);
-	mt_init_flags(&s->by_pgoff, 0);
+	mt_init_flags(&s->by_pgoff, MT_FLAGS_USE_RCU);
 	xa_init_flags(&s->by_id, XA_FLAGS_ALLOC1);
 }
 
@@ -49,6 +50,7 @@ void vmmem_space_destroy(struct vmmem_space *s)
 	 */
 	mt_clear_in_rcu(&s->by_gpa);
 	mtree_destroy(&s->by_gpa);
+	mt_clear_in_rcu(&s->by_pgoff);
 	mtree_destroy(&s->by_pgoff);
 	mutex_destroy(&s->lock);
 }

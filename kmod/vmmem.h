@@ -36,7 +36,7 @@ struct vmmem_region {
 struct vmmem_space {
 	struct mutex lock;		/* serialises table changes */
 	struct maple_tree by_gpa;	/* GPA range -> region, RCU readers */
-	struct maple_tree by_pgoff;	/* mmap page offsets -> region */
+	struct maple_tree by_pgoff;	/* mmap page offsets -> region, RCU */
 	struct xarray by_id;		/* id -> region */
 	struct srcu_struct srcu;	/* keeps found regions alive */
 	u32 next_id;
