@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The floor: the same accesses as vmmem-bench and vm-memory-bench, done as
- * plain memcpy() between two anonymous mappings, with "guest memory" flat
- * (the boundary has nothing to cross), lookups as a binary search of a
- * sorted array, and set-up as mmap(MAP_POPULATE).
+ * The floor of the lookups and the set-up: a binary search of a sorted
+ * array, and mmap(MAP_POPULATE). (The copies' floor, plain memcpy(), is
+ * timed by vmmem-bench.c beside the others.)
  */
 #include "common.h"
 
@@ -32,42 +31,9 @@ static const struct range *find(const struct range *r, unsigned int n,
 
 int main(void)
 {
-	char *mem = xmap(MAIN_SIZE), *bnd = xmap(2 * BND_HALF);
-	char *buf = xmap(MiB);
-	static const char *const wls[] = { "cold", "hot", "boundary" };
 	volatile uint64_t sink = 0;
 
 	print_copy_routine("memcpy");
-	for (unsigned int w = 0; w < 3; w++) {
-		/* Host address of a GPA is base + gpa, without a branch. */
-		char *base = w == 2 ? bnd - BND_BASE : mem;
-
-		for (unsigned int s = 0; s < NR_SIZES; s++) {
-			uint64_t sz = sizes[s];
-			unsigned int n = batch_ops(sz);
-			uint64_t *g = w == 2 ? gen_edge(sz, (REPS + 1) * n) :
-				gen_gpas(0, w ? HOT_SIZE : MAIN_SIZE, sz,
-					 (REPS + 1) * n);
-
-			RUN("memcpy", "memcpy", wls[w], "read", sz, n, g,
-			    memcpy(buf, base + gpa, sz));
-			RUN("memcpy", "memcpy", wls[w], "write", sz, n, g,
-			    memcpy(base + gpa, buf, sz));
-			free(g);
-		}
-	}
-
-	{
-		unsigned int n = MAX_OPS;
-		uint64_t *g = gen_gpas(0, HOT_SIZE, 8, (REPS + 1) * n);
-
-		RUN("memcpy", "load-store", "obj", "read", 8, n, g,
-		    sink = *(volatile uint64_t *)(mem + gpa));
-		RUN("memcpy", "load-store", "obj", "write", 8, n, g,
-		    *(volatile uint64_t *)(mem + gpa) = sink);
-		free(g);
-	}
-
 	for (unsigned int c = 0; c < NR_COUNTS; c++) {
 		unsigned int nr = nr_regions[c], n = MAX_OPS;
 		struct range *r = malloc(nr * sizeof(*r));

@@ -19,7 +19,8 @@ do for [i=0:5] {
 	     '' index i using 1:3 with linespoints title "vmmem ioctl", \
 	     '' index i using 1:4 with linespoints title "vmmem batch64", \
 	     '' index i using 1:5 with linespoints title "vmmem direct (libvmmem)", \
-	     '' index i using 1:6 with linespoints title "vmmem mmap", \
+	     '' index i using 1:6 with linespoints title "vmmem direct, module pages", \
+	     '' index i using 1:7 with linespoints title "vmmem mmap", \
 	     1 with lines dt 2 lc "black" title "vm-memory"
 }
 unset multiplot

@@ -1,12 +1,14 @@
 #!/bin/bash
-# make bench: vmmem against vm-memory and memcpy, in one boot of the 6.12 VM.
+# make bench: vmmem against vm-memory and memcpy, in boots of the 6.12 VM.
 #
 #   bench/run.sh [--no-deps] [--no-vm CSV]
 #
 #   --no-deps   skip the apt check
 #   --no-vm     skip building and booting; re-make the report from CSV
 #
-# Environment: BENCH_KVER (default: newest installed 6.12.*), VM_TIMEOUT and
+# Environment: BENCH_KVER (default: newest installed 6.12.*), BENCH_BOOTS
+# (VM boots, default 3), BENCH_ROUNDS (rounds per boot, default 3; see
+# in-vm.sh), VM_TIMEOUT (per boot) and
 # the QEMU_* variables of vm/run.sh (QEMU_CPU defaults to max,-erms here:
 # see below; keep it the same across runs).
 # Output: tables on stdout; build/bench/{bench.csv,info.txt,bench.md,
@@ -50,24 +52,27 @@ if [ -z "$csv_in" ]; then
 	rel=${BENCH_KVER:-$(vm/kvers.sh | tr ' ' '\n' | grep '^6\.12\.' | tail -n 1)}
 	[ -n "$rel" ] || { echo "bench: no 6.12 kernel installed" >&2; exit 1; }
 
-	# Static, so they run in the busybox initramfs. libvmmem is compiled
-	# here from source with its own flags rather than taken from userlib/.
-	echo "  CC      bench/vmmem-bench bench/memcpy-bench"
-	CFLAGS="-O2 -Wall -Wextra -Werror -std=gnu11"
-	gcc $CFLAGS -D_GNU_SOURCE -Iuapi -c -o "$out/libvmmem.o" userlib/libvmmem.c
-	gcc -static $CFLAGS -Iuapi -Iuserlib -o "$out/vmmem-bench" \
-		bench/vmmem-bench.c "$out/libvmmem.o" -lpthread
-	gcc -static $CFLAGS -o "$out/memcpy-bench" bench/memcpy-bench.c
-
 	echo "  CARGO   bench/vm-memory-bench"
 	PATH=$PATH:$HOME/.cargo/bin
 	# Non-PIE, so that the memcpy address it prints can be named with nm.
+	# Also builds libvmm.a: vm-memory's copies, linked into vmmem-bench.
 	(cd bench/vm-memory-bench &&
 		CARGO_TARGET_DIR=$PWD/../../$out/cargo \
 		RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
 		cargo build --offline --release --quiet \
 			--target x86_64-unknown-linux-gnu)
-	cp "$out/cargo/x86_64-unknown-linux-gnu/release/vm-memory-bench" "$out/"
+	rel_dir=$out/cargo/x86_64-unknown-linux-gnu/release
+	cp "$rel_dir/vm-memory-bench" "$out/"
+
+	# Static, so they run in the busybox initramfs. libvmmem is compiled
+	# here from source with its own flags rather than taken from userlib/.
+	echo "  CC      bench/vmmem-bench bench/memcpy-bench"
+	CFLAGS="-O2 -Wall -Wextra -Werror -std=gnu11"
+	gcc $CFLAGS -D_GNU_SOURCE -Iuapi -c -o "$out/libvmmem.o" userlib/libvmmem.c
+	gcc -static -no-pie $CFLAGS -Iuapi -Iuserlib -o "$out/vmmem-bench" \
+		bench/vmmem-bench.c "$out/libvmmem.o" "$rel_dir/libvmm.a" \
+		-lpthread -ldl -lm
+	gcc -static $CFLAGS -o "$out/memcpy-bench" bench/memcpy-bench.c
 
 	vm/build-module.sh "$rel"
 	# Same emulated CPU for all three programs, in the same boot. ERMS is
@@ -76,20 +81,38 @@ if [ -z "$csv_in" ]; then
 	# and glibc pick without it (hardware runs them at similar speeds).
 	# QEMU_CPU=max measures with it.
 	export QEMU_CPU=${QEMU_CPU:-max,-erms}
-	# A failed run (oops, timeout) still gets its figures reported below.
-	VM_TIMEOUT=${VM_TIMEOUT:-480} vm/run.sh -k "$rel" \
-		-b "$out/vmmem-bench" -b "$out/memcpy-bench" \
-		-b "$out/vm-memory-bench" -b bench/in-vm.sh \
-		-c "sh /bin/in-vm.sh" >"$out/console.txt" 2>"$out/vm-errors.txt" ||
-		vm_failed=1
+	rounds=${BENCH_ROUNDS:-3} boots=${BENCH_BOOTS:-3}
+	case $rounds$boots in
+	[1-9][1-9]) ;;
+	*) echo "bench: BENCH_ROUNDS and BENCH_BOOTS must be 1-9" >&2; exit 2 ;;
+	esac
+	# Boots differ more than rounds of one boot do (where the guest's
+	# pages land, say): every figure is taken over several of each.
+	echo "sample,impl,path,workload,op,size,ops,ns_op,mb_s" >"$out/bench.csv"
+	: >"$out/console.txt"
+	for boot in $(seq "$boots"); do
+		echo "  BENCH   boot $boot of $boots, $rounds rounds"
+		# A failed run (oops, timeout) still gets its figures reported.
+		VM_TIMEOUT=${VM_TIMEOUT:-$((120 + 60 * rounds))} vm/run.sh -k "$rel" \
+			-b "$out/vmmem-bench" -b "$out/memcpy-bench" \
+			-b "$out/vm-memory-bench" -b bench/in-vm.sh \
+			-c "sh /bin/in-vm.sh $rounds $boot" >"$out/console-$boot.txt" \
+			2>"$out/vm-errors.txt" || { vm_failed=1; break; }
+		cat "$out/console-$boot.txt" >>"$out/console.txt"
+		# Only well-formed rows: kernel messages may share the console.
+		sed -n '/^BENCH-CSV-BEGIN$/,/^BENCH-CSV-END$/{/^BENCH-CSV-/!p}' \
+			"$out/console-$boot.txt" | grep -E '^[0-9]+\.[0-9]+,[a-z]' \
+			>>"$out/bench.csv" || true
+	done
+	if [ -n "$vm_failed" ]; then
+		cat "$out/console-$boot.txt" >>"$out/console.txt"
+	fi
 	grep -q '^BENCH-CSV-BEGIN$' "$out/console.txt" || {
 		cat "$out/console.txt" "$out/vm-errors.txt"
 		echo "bench: the VM run produced no figures" >&2
 		exit 1
 	}
-	# Only well-formed rows: kernel messages may share the console.
-	sed -n '/^BENCH-CSV-BEGIN$/,/^BENCH-CSV-END$/{/^BENCH-CSV-/!p}' \
-		"$out/console.txt" | grep -E '^[a-z]|^impl,' >"$out/bench.csv"
+	echo "rounds: $rounds per boot; boots: $boots" >"$out/info.txt"
 	{
 		sed -n 's/^BENCH-INFO //p' "$out/console.txt"
 		echo "qemu: $(${QEMU:-qemu-system-x86_64} --version | head -n 1)," \
@@ -106,7 +129,7 @@ if [ -z "$csv_in" ]; then
 		done
 		grep '^# .* took ' "$out/console.txt" | sed 's/^# //'
 		grep '^# vmmem: libvmmem' "$out/console.txt" | sed 's/^# //'
-	} >"$out/info.txt"
+	} >>"$out/info.txt"
 	csv_in=$out/bench.csv
 fi
 

@@ -7,6 +7,7 @@
 #include <linux/highmem.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 
 #include "vmmem.h"
 
@@ -51,6 +52,95 @@ static int vmmem_copy_small(void *kaddr, void __user *ubuf, size_t len,
 	}
 }
 
+/*
+ * Copies of up to this many bytes (virtio descriptors, headers, small
+ * device registers) take one user-access section: setting up an iov_iter
+ * and checking the guest page's struct page (a cache miss on a cold GPA)
+ * would cost more than the copy. Larger copies amortise that.
+ */
+#define VMMEM_SHORT_COPY	64
+
+static int vmmem_copy_short_to_user(void __user *ubuf, const void *kaddr,
+				    size_t len)
+{
+	if (!user_write_access_begin(ubuf, len))
+		return -EFAULT;
+	unsafe_copy_to_user(ubuf, kaddr, len, efault);
+	user_write_access_end();
+	return 0;
+efault:
+	user_write_access_end();
+	return -EFAULT;
+}
+
+static int vmmem_copy_short_from_user(char *kaddr, const char __user *ubuf,
+				      size_t len)
+{
+	if (!user_read_access_begin(ubuf, len))
+		return -EFAULT;
+	while (len) {
+		size_t n;
+
+		if (len >= 8) {
+			u64 v;
+
+			unsafe_get_user(v, (const u64 __user *)ubuf, efault);
+			memcpy(kaddr, &v, sizeof(v));
+			n = sizeof(v);
+		} else if (len >= 4) {
+			u32 v;
+
+			unsafe_get_user(v, (const u32 __user *)ubuf, efault);
+			memcpy(kaddr, &v, sizeof(v));
+			n = sizeof(v);
+		} else {
+			u8 v;
+
+			unsafe_get_user(v, (const u8 __user *)ubuf, efault);
+			*kaddr = v;
+			n = sizeof(v);
+		}
+		kaddr += n;
+		ubuf += n;
+		len -= n;
+	}
+	user_read_access_end();
+	return 0;
+efault:
+	user_read_access_end();
+	return -EFAULT;
+}
+
+/*
+ * Copies @n bytes at @poff of @page, within the page; returns the bytes
+ * not copied. The general path is an iov_iter, as filesystems copy into
+ * the page cache: a fault stops it exactly where it happened and leaves the
+ * rest of guest memory alone, where copy_from_user() would zero-fill it.
+ * A fault in the short path is redone there to count the same way.
+ */
+static size_t vmmem_copy_piece(struct page *page, size_t poff,
+			       char __user *ubuf, size_t n, bool write)
+{
+	struct iov_iter iter;
+
+	if (n <= VMMEM_SHORT_COPY) {
+		char *kaddr = kmap_local_page(page);
+		int ret;
+
+		if (write)
+			ret = vmmem_copy_short_from_user(kaddr + poff, ubuf, n);
+		else
+			ret = vmmem_copy_short_to_user(ubuf, kaddr + poff, n);
+		kunmap_local(kaddr);
+		if (!ret)
+			return 0;
+	}
+	iov_iter_ubuf(&iter, write ? ITER_SOURCE : ITER_DEST, ubuf, n);
+	if (write)
+		return n - copy_page_from_iter(page, poff, n, &iter);
+	return n - copy_page_to_iter(page, poff, n, &iter);
+}
+
 static bool vmmem_is_small(u64 gpa, u64 len)
 {
 	return (len == 1 || len == 2 || len == 4 || len == 8) &&
@@ -68,19 +158,20 @@ static int vmmem_copy_region(struct vmmem_region *r, u64 off,
 
 	*done = 0;
 	while (*done < len) {
+		struct page *page = r->pages[off >> PAGE_SHIFT];
 		size_t poff = offset_in_page(off);
 		size_t n = min_t(u64, len - *done, PAGE_SIZE - poff);
-		char *kaddr = kmap_local_page(r->pages[off >> PAGE_SHIFT]);
 		size_t left;
 
-		if (len == n && vmmem_is_small(r->gpa + off, n))
+		if (len == n && vmmem_is_small(r->gpa + off, n)) {
+			char *kaddr = kmap_local_page(page);
+
 			left = vmmem_copy_small(kaddr + poff, ubuf, n, write) ?
 			       n : 0;
-		else if (write)
-			left = copy_from_user(kaddr + poff, ubuf, n);
-		else
-			left = copy_to_user(ubuf, kaddr + poff, n);
-		kunmap_local(kaddr);
+			kunmap_local(kaddr);
+		} else {
+			left = vmmem_copy_piece(page, poff, ubuf, n, write);
+		}
 
 		*done += n - left;
 		if (left)
@@ -97,13 +188,36 @@ static int vmmem_copy_region(struct vmmem_region *r, u64 off,
 }
 
 /*
- * Caller holds srcu_read_lock(&s->srcu). *@hint is the region the last
- * copy of this read-side section ended in, or NULL: a descriptor chain
- * mostly stays in one region, and a region found in this section stays
- * valid until its end.
+ * The last two regions copies of one read-side section touched: a
+ * descriptor chain mostly stays in one region, or goes back and forth
+ * between two (a ring and its buffers, or across a boundary), and a region
+ * found in the section stays valid until its end.
  */
+struct vmmem_hint {
+	struct vmmem_region *r[2];
+};
+
+static struct vmmem_region *vmmem_find_hinted(struct vmmem_space *s, u64 gpa,
+					      struct vmmem_hint *h)
+{
+	struct vmmem_region *r = h->r[0];
+
+	if (r && gpa - r->gpa < r->size)
+		return r;
+	r = h->r[1];
+	if (!r || gpa - r->gpa >= r->size) {
+		r = vmmem_find(s, gpa);
+		if (!r)
+			return NULL;
+	}
+	h->r[1] = h->r[0];
+	h->r[0] = r;
+	return r;
+}
+
+/* Caller holds srcu_read_lock(&s->srcu) for as long as @hint lives. */
 static int vmmem_copy(struct vmmem_space *s, struct vmmem_io *io, bool write,
-		      struct vmmem_region **hint)
+		      struct vmmem_hint *hint)
 {
 	char __user *ubuf = u64_to_user_ptr(io->user_addr);
 	u64 gpa = io->guest_addr;
@@ -111,18 +225,14 @@ static int vmmem_copy(struct vmmem_space *s, struct vmmem_io *io, bool write,
 
 	io->done = 0;
 	while (io->done < io->len) {
-		struct vmmem_region *r = *hint;
+		struct vmmem_region *r = vmmem_find_hinted(s, gpa, hint);
 		u64 off, n, copied;
-
-		if (!r || gpa - r->gpa >= r->size)
-			r = vmmem_find(s, gpa);
 
 		/* A hole, or the end of memory: no region reaches 2^64. */
 		if (!r) {
 			ret = -ENXIO;
 			break;
 		}
-		*hint = r;
 		if (write && (r->flags & VMMEM_REGION_READONLY)) {
 			ret = -EACCES;
 			break;
@@ -149,7 +259,7 @@ static int vmmem_copy(struct vmmem_space *s, struct vmmem_io *io, bool write,
 long vmmem_ioctl_io(struct vmmem_space *s, void __user *argp, bool write)
 {
 	struct vmmem_io __user *uio = argp;
-	struct vmmem_region *hint = NULL;
+	struct vmmem_hint hint = { };
 	struct vmmem_io io;
 	int idx, ret;
 
@@ -172,7 +282,7 @@ long vmmem_ioctl_io_batch(struct vmmem_space *s, void __user *argp)
 {
 	struct vmmem_io_batch __user *ubatch = argp;
 	struct vmmem_io ops[VMMEM_BATCH_CHUNK];
-	struct vmmem_region *hint = NULL;
+	struct vmmem_hint hint = { };
 	struct vmmem_io_batch batch;
 	struct vmmem_io __user *uops;
 	u32 i, n = 0;

@@ -450,6 +450,75 @@ TEST_F(io, efault_midway_into_user_backed_region_reports_prefix)
 	ASSERT_EQ(0, memcmp(self->ubuf, self->pat, done));
 }
 
+/* Up to 64 bytes take the kernel's short path; a fault there counts too. */
+TEST_F(io, short_copy_faulting_midway_reports_the_exact_prefix)
+{
+	unsigned char *p = two_pages_second_prot_none();
+	__u64 len, done;
+
+	ASSERT_NE(NULL, p);
+	for (len = 25; len <= 72; len++) {
+		/* 24 readable bytes, then the PROT_NONE page */
+		unsigned char *u = p + PG - 24;
+
+		memcpy(u, self->pat, 24);
+		ASSERT_EQ(0, vm_write(self->fd, A + 8, self->pat + 100, len, VMMEM_IO_EXACT, NULL));
+		done = ~0ULL;
+		ASSERT_EQ(-1, vm_write(self->fd, A + 8, u, len, VMMEM_IO_EXACT, &done));
+		ASSERT_EQ(EFAULT, errno);
+		ASSERT_EQ(24, done) TH_LOG("write len %llu", len);
+		ASSERT_EQ(0, vm_read(self->fd, A + 8, self->buf, len, VMMEM_IO_EXACT, NULL));
+		ASSERT_EQ(0, memcmp(self->buf, self->pat, 24));
+		/* the rest of the guest range kept its old bytes */
+		ASSERT_EQ(0, memcmp(self->buf + 24, self->pat + 124, len - 24));
+
+		memset(u, 0xEE, 24);
+		done = ~0ULL;
+		ASSERT_EQ(-1, vm_read(self->fd, A + 8, u, len, VMMEM_IO_EXACT, &done));
+		ASSERT_EQ(EFAULT, errno);
+		ASSERT_EQ(24, done) TH_LOG("read len %llu", len);
+		ASSERT_EQ(0, memcmp(u, self->pat, 24));
+	}
+	munmap(p, 2 * PG);
+}
+
+/* Every length around the short-path limit, at every offset mod 8. */
+TEST_F(io, short_copies_of_every_length_and_offset_match_the_mapping)
+{
+	struct vmmem_region_info info;
+	unsigned char *map;
+	unsigned int len, off;
+
+	ASSERT_EQ(0, vm_find(self->fd, A, &info));
+	map = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd,
+		   info.mmap_offset);
+	ASSERT_NE(MAP_FAILED, map);
+	for (len = 1; len <= 72; len++) {
+		for (off = 0; off < 8; off++) {
+			__u64 gpa = A + PG - 40 + off;	/* some cross the page */
+			unsigned char got[80];
+
+			memset(map, 0x5A, 2 * PG);
+			ASSERT_EQ(0, vm_write(self->fd, gpa, self->pat + len, len,
+					      VMMEM_IO_EXACT, NULL));
+			ASSERT_EQ(0, memcmp(map + (gpa - A), self->pat + len, len))
+				TH_LOG("write len %u off %u", len, off);
+			ASSERT_EQ(0x5A, map[gpa - A - 1]);
+			ASSERT_EQ(0x5A, map[gpa - A + len]);
+
+			memset(got, 0xEE, sizeof(got));
+			ASSERT_EQ(0, vm_read(self->fd, gpa - 1, got, len + 2,
+					     VMMEM_IO_EXACT, NULL));
+			ASSERT_EQ(0x5A, got[0]);
+			ASSERT_EQ(0, memcmp(got + 1, self->pat + len, len))
+				TH_LOG("read len %u off %u", len, off);
+			ASSERT_EQ(0x5A, got[len + 1]);
+			ASSERT_EQ(0xEE, got[len + 2]);
+		}
+	}
+	munmap(map, 2 * PG);
+}
+
 /* --- access widths -------------------------------------------------------- */
 
 TEST_F(io, aligned_1_2_4_8_byte_accesses_round_trip)
@@ -541,6 +610,44 @@ TEST_F(io, batch_of_writes_then_reads_runs_in_order)
 	ASSERT_EQ(0, memcmp(r2, self->pat + 0x1000, 100));
 	ASSERT_EQ(0, memcmp(r3, self->pat + 0x2000, 16));
 	ASSERT_EQ(0, memcmp(self->ubuf, self->pat + 0x2000 + 8, 8));
+}
+
+/* Ops that go back and forth between regions each land where they say. */
+TEST_F(io, batch_alternating_between_regions_lands_every_op)
+{
+	static const __u64 gpas[] = {
+		A + 0x10, W + 0x20, A + 0x30, W + 0x40, B - 4, W + 0x60,
+		B + 0x70, A + 0x80, U + PG - 3, A + 0x90, U + PG + 5, W + 0xa0,
+	};
+	enum { N = sizeof(gpas) / sizeof(gpas[0]) };
+	unsigned char back[N][8];
+	struct vmmem_io ops[2 * N];
+	__u32 done_ops, i;
+
+	for (i = 0; i < N; i++)
+		op(&ops[i], gpas[i], self->pat + 8 * i, 8,
+		   VMMEM_IO_WRITE | VMMEM_IO_EXACT);
+	for (i = 0; i < N; i++)
+		op(&ops[N + i], gpas[N - 1 - i], back[N - 1 - i], 8, VMMEM_IO_EXACT);
+	memset(back, 0, sizeof(back));
+	ASSERT_EQ(0, batch(self->fd, ops, 2 * N, &done_ops));
+	ASSERT_EQ(2 * N, done_ops);
+	for (i = 0; i < N; i++) {
+		unsigned char one[8];
+
+		ASSERT_EQ(0, memcmp(back[i], self->pat + 8 * i, 8)) TH_LOG("op %u", i);
+		/* and a single read, with no state from the batch, agrees */
+		ASSERT_EQ(0, vm_read(self->fd, gpas[i], one, 8, VMMEM_IO_EXACT, NULL));
+		ASSERT_EQ(0, memcmp(one, self->pat + 8 * i, 8)) TH_LOG("op %u", i);
+	}
+	/* a read-only region met between two others is still refused */
+	op(&ops[0], A, back[0], 8, 0);
+	op(&ops[1], RO, back[1], 8, 0);
+	op(&ops[2], W, back[2], 8, 0);
+	op(&ops[3], RO, self->pat, 8, VMMEM_IO_WRITE);
+	ASSERT_EQ(-1, batch(self->fd, ops, 4, &done_ops));
+	ASSERT_EQ(EACCES, errno);
+	ASSERT_EQ(3, done_ops);
 }
 
 TEST_F(io, batch_write_then_read_same_address_sees_the_write)

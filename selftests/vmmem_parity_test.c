@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1449,6 +1450,161 @@ TEST_F(pt, library_remove_region_then_lookup_is_enxio)
 	ASSERT_EQ(0, vmmem_get_host_address(self->vm, HP_GPA, &p, NULL));
 	ASSERT_EQ(0, vmmem_remove_region_at(self->vm, HP_GPA, PG));
 	ASSERT_EQ(-ENXIO, vmmem_get_host_address(self->vm, HP_GPA, &p, NULL));
+}
+
+/* --- direct copies through the mappings --------------------------------- */
+
+/* Every byte of every region, through the kernel. */
+#define SNAP_SIZE	(ABC_SIZE + RSIZE + ROM_SIZE)
+
+static void snapshot(struct vmmem *vm, unsigned char *out)
+{
+	if (vmmem_read_exact(vm, GPA_A, out, ABC_SIZE, NULL) ||
+	    vmmem_read_exact(vm, GPA_RAM2, out + ABC_SIZE, RSIZE + ROM_SIZE,
+			     NULL))
+		memset(out, 0xEE, SNAP_SIZE);	/* fails the comparison */
+}
+
+static void zero_guest(struct vmmem *vm, const unsigned char *zeros)
+{
+	vmmem_write_exact(vm, GPA_A, zeros, ABC_SIZE, NULL);
+	vmmem_write_exact(vm, GPA_RAM2, zeros, RSIZE, NULL);
+}
+
+/* Cases for the direct-vs-ioctl comparison: every way a copy can end. */
+static const struct { uint64_t gpa, len; } dcases[] = {
+	{ GPA_A + 3, 100 },			/* inside a kernel region */
+	{ GPA_A + RSIZE - 50, 2 * RSIZE + 100 },/* kernel, user, kernel, hole */
+	{ GPA_B - 4, 8 },			/* kernel | user, 8 bytes */
+	{ GPA_C - 3, 7 },			/* user | kernel */
+	{ GPA_END - 10, 10 },			/* the last bytes */
+	{ GPA_END - 10, 20 },			/* into the hole */
+	{ HOLE, 16 },				/* in the hole */
+	{ GPA_RAM2 + RSIZE - 8, 16 },		/* RAM | ROM */
+	{ GPA_ROM + 8, 8 },			/* ROM */
+	{ GPA_A + 8, 8 }, { GPA_A + 4, 4 }, { GPA_A + 2, 2 }, { GPA_A + 1, 1 },
+	{ GPA_A + 3, 8 }, { GPA_A + 6, 4 },	/* misaligned */
+	{ GPA_B + 8, 8 },			/* aligned, user-backed */
+	{ GPA_A + PG - 32, 64 },		/* across a page */
+	{ GPA_A, 0 }, { HOLE, 0 },		/* nothing */
+};
+
+TEST_F(pt, direct_copies_match_the_ioctls_everywhere)
+{
+	size_t big = 2 * RSIZE + 200, d1, d2;
+	unsigned char *pat = malloc(big), *b1 = malloc(big), *b2 = malloc(big);
+	unsigned char *s1 = malloc(SNAP_SIZE), *s2 = malloc(SNAP_SIZE);
+	unsigned char *zeros = calloc(1, ABC_SIZE);
+	unsigned int i;
+
+	ASSERT_TRUE(pat && b1 && b2 && s1 && s2 && zeros);
+	fill(pat, big, 5);
+	for (i = 0; i < ARRAY_SIZE(dcases); i++) {
+		uint64_t gpa = dcases[i].gpa, len = dcases[i].len;
+		ssize_t n1, n2;
+		int r1, r2;
+
+		/* Reads, short and exact, of patterned guest memory. */
+		ASSERT_EQ(0, vmmem_write_exact(self->vm, GPA_A, pat, ABC_SIZE, NULL));
+		memset(b1, 0xAA, big);
+		memset(b2, 0xAA, big);
+		n1 = vmmem_read(self->vm, gpa, b1, len);
+		n2 = vmmem_read_direct(self->vm, gpa, b2, len);
+		ASSERT_EQ(n1, n2) TH_LOG("read case %u", i);
+		ASSERT_EQ(0, memcmp(b1, b2, big)) TH_LOG("read case %u", i);
+		d1 = d2 = 12345;
+		r1 = vmmem_read_exact(self->vm, gpa, b1, len, &d1);
+		r2 = vmmem_read_direct_exact(self->vm, gpa, b2, len, &d2);
+		ASSERT_EQ(r1, r2) TH_LOG("read_exact case %u", i);
+		ASSERT_EQ(d1, d2) TH_LOG("read_exact case %u", i);
+		ASSERT_EQ(0, memcmp(b1, b2, big)) TH_LOG("read_exact case %u", i);
+
+		/* Writes: the same return and the same guest memory after. */
+		zero_guest(self->vm, zeros);
+		n1 = vmmem_write(self->vm, gpa, pat, len);
+		snapshot(self->vm, s1);
+		zero_guest(self->vm, zeros);
+		n2 = vmmem_write_direct(self->vm, gpa, pat, len);
+		snapshot(self->vm, s2);
+		ASSERT_EQ(n1, n2) TH_LOG("write case %u", i);
+		ASSERT_EQ(0, memcmp(s1, s2, SNAP_SIZE)) TH_LOG("write case %u", i);
+		zero_guest(self->vm, zeros);
+		d1 = d2 = 12345;
+		r1 = vmmem_write_exact(self->vm, gpa, pat, len, &d1);
+		snapshot(self->vm, s1);
+		zero_guest(self->vm, zeros);
+		r2 = vmmem_write_direct_exact(self->vm, gpa, pat, len, &d2);
+		snapshot(self->vm, s2);
+		ASSERT_EQ(r1, r2) TH_LOG("write_exact case %u", i);
+		ASSERT_EQ(d1, d2) TH_LOG("write_exact case %u", i);
+		ASSERT_EQ(0, memcmp(s1, s2, SNAP_SIZE)) TH_LOG("write_exact case %u", i);
+	}
+	/* The cases reach every documented result at least once. */
+	ASSERT_EQ(-ENXIO, vmmem_read_direct(self->vm, HOLE, b1, 1));
+	ASSERT_EQ(-EACCES, vmmem_write_direct(self->vm, GPA_ROM, pat, 1));
+	ASSERT_EQ(-ERANGE, vmmem_read_direct_exact(self->vm, GPA_END - 1, b1, 2, &d1));
+	ASSERT_EQ(1, d1);
+	ASSERT_EQ(-EACCES, vmmem_write_direct_exact(self->vm, GPA_ROM - 1, pat, 2, &d1));
+	ASSERT_EQ(1, d1);
+	ASSERT_EQ(8, vmmem_write_direct(self->vm, GPA_ROM - 8, pat, 16));
+	free(pat); free(b1); free(b2); free(s1); free(s2); free(zeros);
+}
+
+TEST_F(pt, direct_obj_macros_round_trip_and_follow_hot_plug)
+{
+	struct vmmem_region_info hp;
+	uint64_t v = 0x1122334455667788ULL, back = 0;
+	uint16_t h = 0xBEEF, hb = 0;
+
+	ASSERT_EQ(0, vmmem_write_obj_direct(self->vm, GPA_C + 16, &v));
+	ASSERT_EQ(0, vmmem_read_obj(self->vm, GPA_C + 16, &back));
+	ASSERT_EQ(v, back);
+	ASSERT_EQ(0, vmmem_write_obj(self->vm, GPA_B + 2, &h));
+	ASSERT_EQ(0, vmmem_read_obj_direct(self->vm, GPA_B + 2, &hb));
+	ASSERT_EQ(h, hb);
+	/* A region added after the cache was filled is found by a miss... */
+	ASSERT_EQ(-ENXIO, vmmem_read_obj_direct(self->vm, HP_GPA, &back));
+	ASSERT_EQ(0, vmmem_add_region(self->vm, HP_GPA, PG, NULL, 0, &hp));
+	ASSERT_EQ(0, vmmem_write_obj_direct(self->vm, HP_GPA + 8, &v));
+	back = 0;
+	ASSERT_EQ(0, vmmem_read_obj(self->vm, HP_GPA + 8, &back));
+	ASSERT_EQ(v, back);
+	/* ...and one removed through the library is gone at once. */
+	ASSERT_EQ(0, vmmem_remove_region(self->vm, hp.id));
+	ASSERT_EQ(-ENXIO, vmmem_read_obj_direct(self->vm, HP_GPA + 8, &back));
+}
+
+struct tear_arg {
+	struct vmmem *vm;
+	atomic_bool stop;
+};
+
+static void *direct_flipper(void *p)
+{
+	struct tear_arg *t = p;
+	uint64_t v[2] = { 0, ~0ULL };
+	unsigned int i = 0;
+
+	while (!atomic_load(&t->stop))
+		vmmem_write_obj_direct(t->vm, GPA_A + 64, &v[i++ & 1]);
+	return NULL;
+}
+
+TEST_F(pt, direct_aligned_8_bytes_are_never_torn)
+{
+	struct tear_arg t = { .vm = self->vm };
+	unsigned int i, torn = 0;
+	pthread_t th;
+	uint64_t v;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, direct_flipper, &t));
+	for (i = 0; i < 200000; i++) {
+		ASSERT_EQ(0, vmmem_read_obj_direct(self->vm, GPA_A + 64, &v));
+		torn += v != 0 && v != ~0ULL;
+	}
+	atomic_store(&t.stop, true);
+	pthread_join(th, NULL);
+	ASSERT_EQ(0, torn);
 }
 
 /* --- endian types ------------------------------------------------------- */

@@ -300,6 +300,78 @@ int vmmem_write_exact(struct vmmem *vm, uint64_t gpa, const void *buf,
 	vmmem_write_exact((vm), (gpa), (ptr), sizeof(*(ptr)), NULL)
 
 /**
+ * vmmem_read_direct() - vmmem_read() without a system call
+ * @vm:  the handle
+ * @gpa: guest address
+ * @buf: destination
+ * @len: bytes to read
+ *
+ * The same copy as vmmem_read(), done by the library through its cached
+ * mappings of the regions (see vmmem_get_host_address(): kernel-backed
+ * regions are mapped on first use; user-backed ones are read at their
+ * user_addr, so only in the process that added them). It runs across
+ * adjacent regions, stops at the first unbacked byte, and a naturally
+ * aligned 1, 2, 4 or 8 byte copy is one access. A cache hit takes no lock
+ * and no system call; this is vm-memory's Bytes::read in userspace.
+ *
+ * Return: the bytes read (fewer than @len at a hole), or -ENXIO (@gpa not
+ * backed), or an error of vmmem_get_host_address().
+ */
+ssize_t vmmem_read_direct(struct vmmem *vm, uint64_t gpa, void *buf,
+			  size_t len);
+
+/**
+ * vmmem_write_direct() - vmmem_write() without a system call
+ * @vm:  the handle
+ * @gpa: guest address
+ * @buf: source
+ * @len: bytes to write
+ *
+ * As vmmem_read_direct(); stops short before a read-only region.
+ *
+ * Return: the bytes written, or -ENXIO, -EACCES (@gpa is read-only), or an
+ * error of vmmem_get_host_address().
+ */
+ssize_t vmmem_write_direct(struct vmmem *vm, uint64_t gpa, const void *buf,
+			   size_t len);
+
+/**
+ * vmmem_read_direct_exact() - vmmem_read_exact() without a system call
+ * @vm:   the handle
+ * @gpa:  guest address
+ * @buf:  destination
+ * @len:  bytes to read
+ * @done: if not NULL, receives the bytes read, also on error
+ *
+ * vm-memory's Bytes::read_slice, through the mappings as vmmem_read_direct().
+ *
+ * Return: 0, or -ENXIO (nothing backed), -ERANGE (a hole cut it short), or
+ * an error of vmmem_get_host_address().
+ */
+int vmmem_read_direct_exact(struct vmmem *vm, uint64_t gpa, void *buf,
+			    size_t len, size_t *done);
+
+/**
+ * vmmem_write_direct_exact() - vmmem_write_exact() without a system call
+ * @vm:   the handle
+ * @gpa:  guest address
+ * @buf:  source
+ * @len:  bytes to write
+ * @done: if not NULL, receives the bytes written, also on error
+ *
+ * Return: 0, or -ENXIO, -ERANGE, -EACCES (reached a read-only region), or
+ * an error of vmmem_get_host_address().
+ */
+int vmmem_write_direct_exact(struct vmmem *vm, uint64_t gpa, const void *buf,
+			     size_t len, size_t *done);
+
+/* vmmem_read_obj()/vmmem_write_obj() through the mappings. */
+#define vmmem_read_obj_direct(vm, gpa, ptr) \
+	vmmem_read_direct_exact((vm), (gpa), (ptr), sizeof(*(ptr)), NULL)
+#define vmmem_write_obj_direct(vm, gpa, ptr) \
+	vmmem_write_direct_exact((vm), (gpa), (ptr), sizeof(*(ptr)), NULL)
+
+/**
  * vmmem_io_op() - fill one op of a batch
  * @op:    the op to fill (reserved fields are zeroed)
  * @gpa:   guest address

@@ -175,7 +175,8 @@ struct vmmem_region_find {
  * memory: no region ends at 2^64, so gpa + len past 2^64 needs no check).
  * A zero @len succeeds with @done 0 anywhere. Copies of 1, 2, 4 or 8 bytes
  * at a GPA aligned to that size are done as one access of that width.
- * Bytes copied before an error stay copied.
+ * Bytes copied before an error stay copied; guest bytes past @done are
+ * left as they were.
  *
  * Errors:
  *   -ENXIO   the first byte is not backed (@done is 0)

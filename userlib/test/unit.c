@@ -59,7 +59,7 @@ static void *hammer(void *arg)
 
 int main(void)
 {
-	unsigned long lists, page = sysconf(_SC_PAGESIZE);
+	unsigned long lists, ios, page = sysconf(_SC_PAGESIZE);
 	struct vmmem_region_info ri[8], low, usr, rom;
 	struct vmmem_io ops[3];
 	char buf[64], big[3 * 4096];
@@ -154,6 +154,27 @@ int main(void)
 	CHECK_EQ(vmmem_get_host_address(vm, 4 * MiB, &q, &len), 0);
 	CHECK_EQ(*(char *)q, 0);
 	CHECK_EQ(vmmem_get_host_address(vm, 3 * MiB, &q, &len), -ENXIO);
+
+	/* Direct copies: the ioctls' results above, without an ioctl. */
+	ios = mock_ioctl_count(_IOC_NR(VMMEM_READ)) +
+	      mock_ioctl_count(_IOC_NR(VMMEM_WRITE));
+	CHECK_EQ(vmmem_read_direct(vm, 2 * MiB - 16, buf, 64), 16);
+	CHECK_EQ(vmmem_read_direct(vm, 2 * MiB, buf, 64), -ENXIO);
+	CHECK_EQ(vmmem_read_direct_exact(vm, 2 * MiB - 16, buf, 64, &done), -ERANGE);
+	CHECK_EQ(done, 16);
+	CHECK_EQ(vmmem_write_direct(vm, 4 * MiB, buf, 8), -EACCES);
+	CHECK_EQ(vmmem_write_direct_exact(vm, 4 * MiB, buf, 8, &done), -EACCES);
+	CHECK_EQ(done, 0);
+	CHECK_EQ(vmmem_read_direct(vm, 3 * MiB, buf, 0), 0);
+	u64 = 0x0102030405060708ULL;
+	CHECK_EQ(vmmem_write_obj_direct(vm, MiB - 4, &u64), 0);	/* low | usr */
+	CHECK_EQ(memcmp(ua, (char *)&u64 + 4, 4), 0);
+	CHECK_EQ(vmmem_read_direct_exact(vm, MiB - 4, big, 8, &done), 0);
+	CHECK(done == 8 && !memcmp(big, &u64, 8));
+	CHECK_EQ(vmmem_read_obj_direct(vm, 8, &u64), 0);
+	CHECK_EQ(u64, 0x1122334455667788ULL);
+	CHECK_EQ(mock_ioctl_count(_IOC_NR(VMMEM_READ)) +
+		 mock_ioctl_count(_IOC_NR(VMMEM_WRITE)), ios);
 
 	/* Threads: concurrent lookups and reads. */
 	for (i = 0; i < 8; i++)
