@@ -2,10 +2,10 @@
 # Runs in the VM (vm/run.sh -c): in-vm.sh ROUNDS BOOT
 #
 # Round 1 runs the three programs in full, in an order rotated by BOOT so
-# that none always runs first; later rounds run only vmmem-bench's copies
-# (every implementation's, vm-memory's included: see vmmem-bench.c), the
-# figures that vary most. CSV rows get a "BOOT.ROUND" sample column; run.sh
-# cuts the CSV out of the console between the markers.
+# that none always runs first; later rounds run vmmem-bench again without
+# the region set-up (its copies and lookups are every implementation's,
+# vm-memory's included: see vmmem-bench.c). CSV rows get a "BOOT.ROUND"
+# sample column; run.sh cuts the CSV out of the console between markers.
 rounds=${1:-3} boot=${2:-1}
 echo 0 >/proc/sys/kernel/randomize_va_space
 if [ "$boot" = 1 ]; then
@@ -29,7 +29,7 @@ while [ "$r" -le "$rounds" ]; do
 		arg=
 	else
 		set -- vmmem-bench
-		arg=copies
+		arg=--no-setup
 	fi
 	for p in "$@"; do
 		t0=$(date +%s)

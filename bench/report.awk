@@ -8,7 +8,7 @@
 # close together, so host noise between samples cancels out.
 
 function col(impl, path) {
-	if (impl == "memcpy") return "floor"
+	if (impl == "memcpy") return path == "movsq" ? "movsq" : "floor"
 	if (impl == "vm-memory") return "vm-memory"
 	return path
 }
@@ -92,7 +92,7 @@ END {
 	nsz = split("8 64 512 4096 65536 1048576", sz, " ")
 	nwl = split("cold hot boundary", wl, " ")
 	ncnt = split("1 8 64 512 32767", cnt, " ")
-	ncol = split("floor vm-memory ioctl batch direct direct-kmem mmap", cols, " ")
+	ncol = split("floor movsq vm-memory ioctl batch direct direct-kmem mmap", cols, " ")
 	n = 0
 	for (w = 1; w <= nwl; w++)
 		for (o = 1; o <= 2; o++)
@@ -198,11 +198,11 @@ END {
 
 	# Chart data: one block per (workload, op), median ratios to vm-memory.
 	printf "" > dat
-	npc = split("floor ioctl batch direct direct-kmem mmap", pc, " ")
+	npc = split("floor movsq ioctl batch direct direct-kmem mmap", pc, " ")
 	for (w = 1; w <= nwl; w++)
 		for (o = 1; o <= 2; o++) {
 			op = o == 1 ? "read" : "write"
-			printf "# %s %s: size floor ioctl batch direct direct-kmem mmap\n", wl[w], op >> dat
+			printf "# %s %s: size floor movsq ioctl batch direct direct-kmem mmap\n", wl[w], op >> dat
 			for (s = 1; s <= nsz; s++) {
 				r = wl[w] SUBSEP op SUBSEP sz[s]
 				line = sz[s]

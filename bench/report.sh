@@ -35,19 +35,20 @@ case " $flags " in *" fsrm "*) fsrm=yes ;; esac
 		"one vmmem-bench links) above 8 bytes, volatile u64/u32/u16/u8 accesses up to 8"
 	cat <<'EOF'
 
-Method: the copies (cold, hot, boundary, obj) of every implementation are
-timed in one process, vmmem-bench, which links vm-memory 0.10 as a static
-library (vm-memory-bench/src/lib.rs: read_slice, write_slice, read_obj,
-write_obj behind a C call): for each cell, one batch of each path in turn,
-in a rotating order, six times (the first untimed), and the median of the
-five. Path p uses slice (round + p) mod 6 of the cell's GPAs, so no two
-paths touch the same guest addresses of the same memory in one round.
-Lookups and set-up are timed by each program on its own. `make bench`
-boots the VM BENCH_BOOTS times; in each boot, round 1 runs all three
-programs (in an order rotated by boot) and later rounds run vmmem-bench's
-copies and file I/O again. A sample is one round of one boot: a ratio is
-taken within a sample, and the tables give the median over the samples
-with the lowest and highest in brackets (ns and MB/s: medians).
+Method: the copies (cold, hot, boundary, obj) and lookups of every
+implementation are timed in one process, vmmem-bench, which links
+vm-memory 0.10 as a static library (vm-memory-bench/src/lib.rs:
+read_slice, write_slice, read_obj, write_obj, find_region behind a C
+call): for each cell, one batch of each path in turn, in a rotating order,
+six times (the first untimed), and the median of the five. The i-th path
+uses slice (round + i) mod 6 of the cell's GPAs, so paths on the same
+memory never touch the same guest addresses in one round. Region set-up
+is timed by each program on its own. `make bench` boots the VM
+BENCH_BOOTS times; in each boot, round 1 runs all three programs (in an
+order rotated by boot) and later rounds run vmmem-bench again without the
+set-up. A sample is one round of one boot: a ratio is taken within a
+sample, and the tables give the median over the samples with the lowest
+and highest in brackets (ns and MB/s: medians).
 A batch is up to 2048 accesses (about 8 MiB, at least 64), at GPAs from a
 fixed-seed splitmix64 sequence (the same in every program), aligned to
 min(size, 4 KiB). Before each batch the TLB is flushed as far as userspace
@@ -61,6 +62,8 @@ no timed store is the first to its page).
   their boundary by half; obj: 8-byte objects in the hot 2 MiB.
 - floor: memcpy between anonymous mappings; obj is a volatile load/store;
   lookup is a binary search of a sorted array; set-up is mmap(MAP_POPULATE).
+  movsq: the same copies with `rep movsq`, the loop the kernel's
+  copy_to_user/copy_from_user run here (no ERMS/FSRM).
 - vm-memory: GuestMemoryMmap::from_ranges (anonymous memory) read_slice/
   write_slice, read_obj/write_obj, find_region; set-up: MmapRegion with
   MAP_POPULATE + from_regions.

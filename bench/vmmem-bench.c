@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vmmem's paths on the workloads of common.h:
- *   ioctl   one VMMEM_READ/VMMEM_WRITE per access (struct vmmem_io, EXACT)
- *   batch   VMMEM_IO_BATCH, BATCH accesses per call
- *   direct  vmmem_read_direct_exact()/vmmem_write_direct_exact(): libvmmem
- *           copying through its cached mappings, no system call
- *   mmap    memcpy at a fixed pointer into our own mmap of the region
- * plus VMMEM_FIND_REGION and libvmmem's lookup, region set-up, and file
- * I/O into guest memory: VMMEM_READ_FROM_FD / VMMEM_WRITE_TO_FD (fd-ioctl)
- * against pread(2)/pwrite(2) on the mmapped guest memory (fd-read2).
+ * The workloads of common.h through every implementation, timed in turn in
+ * this one process (see bench/README.md):
+ *   memcpy       the floor: memcpy() on anonymous memory ("load-store" for
+ *                objects, "bsearch" for lookups)
+ *   movsq        the same copies with `rep movsq`, the kernel's copy loop
+ *   vm-memory    GuestMemoryMmap 0.10 through vm-memory-bench's libvmm.a
+ *   ioctl        one VMMEM_READ/VMMEM_WRITE per access; FIND_REGION
+ *   batch        VMMEM_IO_BATCH, BATCH accesses per call
+ *   direct       libvmmem's vmmem_{read,write}_direct_exact() on regions
+ *                pinned from anonymous memory; vmmem_get_host_address()
+ *   direct-kmem  the same on module-allocated regions (libvmmem's mmap)
+ *   mmap         memcpy at a fixed pointer into our own mmap of the region
+ * then file I/O into guest memory, VMMEM_READ_FROM_FD/VMMEM_WRITE_TO_FD
+ * (fd-ioctl) against pread(2)/pwrite(2) on the mapping (fd-read2), and
+ * region set-up.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -59,6 +65,8 @@ int vmm_write_slice(const struct vmm *m, uint64_t gpa, const void *buf,
 		    size_t len);
 int vmm_read_obj_u64(const struct vmm *m, uint64_t gpa, uint64_t *out);
 int vmm_write_obj_u64(const struct vmm *m, uint64_t gpa, uint64_t v);
+struct vmm *vmm_new_pages(uint64_t n, uint64_t page);
+uint64_t vmm_find_region_len(const struct vmm *m, uint64_t gpa);
 
 /*
  * Every implementation of one access, timed in turn in this process: a
@@ -67,15 +75,62 @@ int vmm_write_obj_u64(const struct vmm *m, uint64_t gpa, uint64_t v);
  */
 enum path {
 	P_FLOOR, P_VMM, P_IOCTL, P_BATCH, P_DIRECT, P_DIRECT_K, P_MMAP,
-	NR_PATHS
+	P_MOVSQ, NR_PATHS
 };
 
 static const char *const path_impl[NR_PATHS] = {
 	"memcpy", "vm-memory", "vmmem", "vmmem", "vmmem", "vmmem", "vmmem",
+	"memcpy",
 };
 static const char *const path_name[NR_PATHS] = {
 	"memcpy", "slice", "ioctl", "batch", "direct", "direct-kmem", "mmap",
+	"movsq",
 };
+
+/* What a cell times: copies, 8-byte objects, or region lookups. */
+enum kind { K_COPY, K_OBJ, K_FIND };
+
+#define BIT_OF(p)	(1U << (p))
+static const unsigned int kind_paths[] = {
+	[K_COPY] = ~0U,
+	[K_OBJ] = ~BIT_OF(P_MOVSQ),
+	[K_FIND] = BIT_OF(P_FLOOR) | BIT_OF(P_VMM) | BIT_OF(P_IOCTL) |
+		   BIT_OF(P_DIRECT),
+};
+
+/* The lookups' floor: a binary search of a sorted array of ranges. */
+struct range {
+	uint64_t gpa, size;
+};
+
+static const struct range *find(const struct range *r, unsigned int n,
+				uint64_t gpa)
+{
+	unsigned int lo = 0, hi = n;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (r[mid].gpa <= gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || gpa - r[lo - 1].gpa >= r[lo - 1].size)
+		return NULL;
+	return &r[lo - 1];
+}
+
+/*
+ * The kernel's copy without ERMS/FSRM (rep_movs_alternative), in user
+ * space: what the ioctls' bulk copies cost here without the module.
+ */
+static inline void movsq(void *dst, const void *src, size_t len)
+{
+	size_t q = len / 8;
+
+	asm volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(q) : : "memory");
+}
 
 struct bench {
 	struct vmmem *vm;	/* module-allocated regions */
@@ -90,6 +145,11 @@ struct bench {
 	volatile uint64_t sink;
 	struct vmmem_io io[BATCH];
 	struct vmmem_io_batch b;
+	/* the lookups' guest: one-page regions, in each implementation */
+	struct vmmem *lk_vm;
+	struct vmm *lk_vmm;
+	struct range *lk_r;
+	unsigned int lk_n;
 };
 
 static void xcheck(int ret, const char *what)
@@ -171,6 +231,9 @@ static uint64_t time_copies(struct bench *c, enum path p, int write,
 		LOOP(write, memcpy(buf, c->map + gpa, sz),
 		     memcpy(c->map + gpa, buf, sz));
 		break;
+	case P_MOVSQ:
+		LOOP(write, movsq(buf, fl + gpa, sz), movsq(fl + gpa, buf, sz));
+		break;
 	default:
 		break;
 	}
@@ -242,34 +305,98 @@ static uint64_t time_objs(struct bench *c, enum path p, int write,
 	return now_ns() - t0;
 }
 
-/*
- * One cell: REPS + 1 rounds (the first untimed), every path once per round,
- * in an order that rotates. Path @p times slice (r + p) % (REPS + 1) of @g
- * in round @r: no two paths touch the same addresses in one round (the
- * host's caches would favour the second), and every path times the same
- * slices but one.
- */
-static void run_cell(struct bench *c, const char *wl, int write, uint64_t sz,
-		     const uint64_t *g, unsigned int n, bool obj, bool bnd)
+/* Lookups of the GPAs @g[]: each implementation's find. */
+static uint64_t time_finds(struct bench *c, enum path p, const uint64_t *g,
+			   unsigned int n)
 {
-	uint64_t t[NR_PATHS][REPS];
-	unsigned int np = bnd ? P_MMAP : NR_PATHS;	/* no mmap of those */
+	int fd = vmmem_fd(c->lk_vm);
+	uint64_t sink = 0, t0;
+	void *h;
 
+	tlb_flush();
+	t0 = now_ns();
+	switch (p) {
+	case P_FLOOR:
+		for (unsigned int i = 0; i < n; i++)
+			sink += find(c->lk_r, c->lk_n, g[i])->size;
+		break;
+	case P_VMM:
+		for (unsigned int i = 0; i < n; i++)
+			sink += vmm_find_region_len(c->lk_vmm, g[i]);
+		break;
+	case P_IOCTL:
+		for (unsigned int i = 0; i < n; i++) {
+			struct vmmem_region_find f = { .guest_addr = g[i] };
+
+			xioctl(fd, VMMEM_FIND_REGION, &f, "VMMEM_FIND_REGION");
+			sink += f.region.size;
+		}
+		break;
+	case P_DIRECT:
+		for (unsigned int i = 0; i < n; i++) {
+			if (vmmem_get_host_address(c->lk_vm, g[i], &h, NULL))
+				die("lookup", ENXIO);
+			sink += (uintptr_t)h;
+		}
+		break;
+	default:
+		break;
+	}
+	t0 = now_ns() - t0;
+	c->sink += sink;
+	return t0;
+}
+
+/*
+ * One cell: REPS + 1 rounds (the first untimed), each path of the cell's
+ * kind once per round, in an order that rotates. The i-th path times slice
+ * (r + i) % (REPS + 1) of @g in round @r: paths on the same memory never
+ * touch the same addresses in one round (the host's caches would favour
+ * the second), and every path times the same slices but one.
+ */
+static void run_cell(struct bench *c, const char *wl, enum kind kind,
+		     int write, uint64_t sz, const uint64_t *g, unsigned int n,
+		     bool bnd)
+{
+	static const char *const op_name[] = { "read", "write", "find" };
+	unsigned int act[NR_PATHS], np = 0, paths = kind_paths[kind];
+	uint64_t t[NR_PATHS][REPS];
+
+	if (bnd)
+		paths &= ~BIT_OF(P_MMAP);	/* our mapping is the main region's */
+	for (unsigned int p = 0; p < NR_PATHS; p++)
+		if (paths & BIT_OF(p))
+			act[np++] = p;
 	for (unsigned int r = 0; r <= REPS; r++) {
 		for (unsigned int k = 0; k < np; k++) {
-			enum path p = (r + k) % np;
-			const uint64_t *gs = g + (uint64_t)((r + p) % (REPS + 1)) * n;
-			uint64_t ns = obj ? time_objs(c, p, write, gs, n) :
-				time_copies(c, p, write, sz, gs, n, bnd);
+			unsigned int i = (r + k) % np;
+			enum path p = act[i];
+			const uint64_t *gs = g + (uint64_t)((r + i) % (REPS + 1)) * n;
+			uint64_t ns;
 
+			if (kind == K_FIND)
+				ns = time_finds(c, p, gs, n);
+			else if (kind == K_OBJ)
+				ns = time_objs(c, p, write, gs, n);
+			else
+				ns = time_copies(c, p, write, sz, gs, n, bnd);
 			if (r)
 				t[p][r - 1] = ns;
 		}
 	}
-	for (unsigned int p = 0; p < np; p++)
-		emit(path_impl[p], obj && p == P_FLOOR ? "load-store" :
-		     obj && p == P_VMM ? "obj" : path_name[p], wl,
-		     write ? "write" : "read", sz, n, median(t[p], REPS));
+	for (unsigned int i = 0; i < np; i++) {
+		unsigned int p = act[i];
+		const char *name = path_name[p];
+
+		if (kind == K_OBJ && p == P_FLOOR)
+			name = "load-store";
+		else if (kind == K_FIND && p == P_FLOOR)
+			name = "bsearch";
+		else if (kind == K_FIND && p == P_VMM)
+			name = "find_region";
+		emit(path_impl[p], name, wl, op_name[kind == K_FIND ? 2 : write],
+		     sz, n, median(t[p], REPS));
+	}
 }
 
 static void bench_io(struct bench *c)
@@ -285,7 +412,7 @@ static void bench_io(struct bench *c)
 					 (REPS + 1) * n);
 
 			for (int o = 0; o < 2; o++)
-				run_cell(c, wls[w], o, sz, g, n, false, w == 2);
+				run_cell(c, wls[w], K_COPY, o, sz, g, n, w == 2);
 			free(g);
 		}
 	}
@@ -294,46 +421,44 @@ static void bench_io(struct bench *c)
 		uint64_t *g = gen_gpas(0, HOT_SIZE, 8, (REPS + 1) * n);
 
 		for (int o = 0; o < 2; o++)
-			run_cell(c, "obj", o, 8, g, n, true, false);
+			run_cell(c, "obj", K_OBJ, o, 8, g, n, false);
 		free(g);
 	}
 }
 
-static void bench_lookup(void)
+/* Lookups among N one-page regions, in every implementation. */
+static void bench_lookup(struct bench *c, bool all)
 {
-	for (unsigned int c = 0; c < NR_COUNTS; c++) {
-		unsigned int nr = nr_regions[c], n = MAX_OPS;
+	for (unsigned int ci = 0; ci < NR_COUNTS; ci++) {
+		unsigned int nr = nr_regions[ci], n = MAX_OPS;
 		uint64_t *g = gen_gpas(0, nr * PAGE, 8, (REPS + 1) * n);
-		struct vmmem *vm = xopen();
-		int fd = vmmem_fd(vm);
-		volatile uint64_t sink = 0;
 		uint64_t t0;
 		char wl[32];
 		void *h;
 
 		snprintf(wl, sizeof(wl), "lookup-%u", nr);
-		for (unsigned int i = 0; i < nr; i++)
-			xadd(vm, i * PAGE, PAGE, NULL, NULL);
-		RUN("vmmem", "ioctl", wl, "find", 8, n, g, {
-			struct vmmem_region_find f = { .guest_addr = gpa };
-
-			xioctl(fd, VMMEM_FIND_REGION, &f, "VMMEM_FIND_REGION");
-			sink += f.region.size;
-		});
-
+		c->lk_vm = xopen();
+		c->lk_vmm = vmm_new_pages(nr, PAGE);
+		c->lk_r = malloc(nr * sizeof(*c->lk_r));
+		c->lk_n = nr;
+		if (!c->lk_vmm || !c->lk_r)
+			die("lookup guests", ENOMEM);
+		for (unsigned int i = 0; i < nr; i++) {
+			xadd(c->lk_vm, i * PAGE, PAGE, NULL, NULL);
+			c->lk_r[i] = (struct range){ i * PAGE, PAGE };
+		}
 		/* Fill libvmmem's cache in address order (cheapest), untimed. */
 		t0 = now_ns();
 		for (unsigned int i = 0; i < nr; i++)
-			if (vmmem_get_host_address(vm, i * PAGE, &h, NULL))
+			if (vmmem_get_host_address(c->lk_vm, i * PAGE, &h, NULL))
 				die("cache fill", ENXIO);
-		printf("# vmmem: libvmmem cache fill of %u regions: %.1f ms\n",
-		       nr, (now_ns() - t0) / 1e6);
-		RUN("vmmem", "direct", wl, "find", 8, n, g, {
-			if (vmmem_get_host_address(vm, gpa, &h, NULL))
-				die("lookup", ENXIO);
-			sink += (uintptr_t)h;
-		});
-		vmmem_close(vm);
+		if (all)
+			printf("# vmmem: libvmmem cache fill of %u regions: %.1f ms\n",
+			       nr, (now_ns() - t0) / 1e6);
+		run_cell(c, wl, K_FIND, 0, 8, g, n, false);
+		vmmem_close(c->lk_vm);
+		vmm_free(c->lk_vmm);
+		free(c->lk_r);
 		free(g);
 	}
 }
@@ -454,12 +579,12 @@ static void bench_fdio(struct vmmem *vm, char *map)
 }
 
 /*
- * vmmem-bench [copies]: everything, or (in the later rounds of a boot) only
- * the copies and the file I/O, the figures that need the most samples.
+ * vmmem-bench [--no-setup]: everything, or (in the later rounds of a boot)
+ * all but the region set-up, which the other programs time once a boot.
  */
 int main(int argc, char **argv)
 {
-	bool all = argc < 2 || strcmp(argv[1], "copies");
+	bool all = argc < 2 || strcmp(argv[1], "--no-setup");
 	struct vmmem_region_info main_info;
 	struct bench c = { .vm = xopen() };
 
@@ -517,10 +642,8 @@ int main(int argc, char **argv)
 	bench_fdio(c.vm, c.map);
 	munmap(c.map, MAIN_SIZE);
 	vmmem_close(c.vm);
-	if (!all)
-		return 0;
-	bench_setup();
-	/* Last: closing 32767 regions has oopsed the module (see README). */
-	bench_lookup();
+	bench_lookup(&c, all);
+	if (all)
+		bench_setup();
 	return 0;
 }

@@ -147,6 +147,18 @@ static bool vmmem_is_small(u64 gpa, u64 len)
 	       IS_ALIGNED(gpa, len);
 }
 
+/* @n bytes at @kaddr in the region's vmap; returns the bytes not copied. */
+static size_t vmmem_copy_mapped(void *kaddr, char __user *ubuf, size_t n,
+				bool write)
+{
+	struct iov_iter iter;
+
+	iov_iter_ubuf(&iter, write ? ITER_SOURCE : ITER_DEST, ubuf, n);
+	if (write)
+		return n - copy_from_iter(kaddr, n, &iter);
+	return n - copy_to_iter(kaddr, n, &iter);
+}
+
 /*
  * Copies @len bytes at @off of region @r; *@done counts the bytes copied,
  * also when a fault or a signal stops the copy early.
@@ -154,23 +166,30 @@ static bool vmmem_is_small(u64 gpa, u64 len)
 static int vmmem_copy_region(struct vmmem_region *r, u64 off,
 			     char __user *ubuf, u64 len, bool write, u64 *done)
 {
-	unsigned long batch = 0;
+	unsigned long pages = 0;
 
 	*done = 0;
 	while (*done < len) {
-		struct page *page = r->pages[off >> PAGE_SHIFT];
 		size_t poff = offset_in_page(off);
-		size_t n = min_t(u64, len - *done, PAGE_SIZE - poff);
-		size_t left;
+		size_t n, left;
 
-		if (len == n && vmmem_is_small(r->gpa + off, n)) {
-			char *kaddr = kmap_local_page(page);
+		if (r->vaddr && len - *done > PAGE_SIZE) {
+			/* More than a page: one copy through the vmap. */
+			n = min_t(u64, len - *done, VMMEM_COPY_BATCH * PAGE_SIZE);
+			left = vmmem_copy_mapped(r->vaddr + off, ubuf, n, write);
+			pages += VMMEM_COPY_BATCH;
+		} else if (!*done && vmmem_is_small(r->gpa + off, len)) {
+			char *kaddr = kmap_local_page(r->pages[off >> PAGE_SHIFT]);
 
+			n = len;
 			left = vmmem_copy_small(kaddr + poff, ubuf, n, write) ?
 			       n : 0;
 			kunmap_local(kaddr);
 		} else {
-			left = vmmem_copy_piece(page, poff, ubuf, n, write);
+			n = min_t(u64, len - *done, PAGE_SIZE - poff);
+			left = vmmem_copy_piece(r->pages[off >> PAGE_SHIFT],
+						poff, ubuf, n, write);
+			pages++;
 		}
 
 		*done += n - left;
@@ -178,7 +197,8 @@ static int vmmem_copy_region(struct vmmem_region *r, u64 off,
 			return -EFAULT;
 		off += n;
 		ubuf += n;
-		if (++batch % VMMEM_COPY_BATCH == 0 && *done < len) {
+		if (pages >= VMMEM_COPY_BATCH && *done < len) {
+			pages = 0;
 			if (fatal_signal_pending(current))
 				return -EINTR;
 			cond_resched();

@@ -9,6 +9,7 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
 
 #include "vmmem.h"
 
@@ -138,8 +139,22 @@ free_array:
 	return ret;
 }
 
+/*
+ * One contiguous kernel view of the region, as the VMM has in its own
+ * mapping: a copy that spans pages is then one copy, not a call per page.
+ * It costs a page-table entry per page. Without it (no vmalloc space, or a
+ * single page) copies go page by page through the direct map.
+ */
+void vmmem_pages_map(struct vmmem_region *r)
+{
+	if (r->npages > 1 && r->npages <= UINT_MAX)
+		r->vaddr = vmap(r->pages, r->npages, VM_MAP, PAGE_KERNEL);
+}
+
 void vmmem_pages_release(struct vmmem_region *r)
 {
+	if (r->vaddr)
+		vunmap(r->vaddr);
 	if (vmmem_region_user(r)) {
 		/* We may have written them: let the owner's fs know. */
 		unpin_user_pages_dirty_lock(r->pages, r->npages,

@@ -192,6 +192,7 @@ long vmmem_ioctl_add(struct vmmem_space *s, void __user *argp)
 		kfree(r);
 		return ret;
 	}
+	vmmem_pages_map(r);
 
 	mutex_lock(&s->lock);
 	ret = vmmem_table_insert(s, r);

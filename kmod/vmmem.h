@@ -30,6 +30,7 @@ struct vmmem_region {
 	u32 flags;		/* VMMEM_REGION_* */
 	unsigned long npages;
 	struct page **pages;
+	void *vaddr;		/* the pages mapped contiguously, or NULL */
 	struct mm_struct *locked_mm;	/* charged RLIMIT_MEMLOCK, user-backed */
 };
 
@@ -72,6 +73,7 @@ long vmmem_ioctl_find(struct vmmem_space *s, void __user *argp);
 /* pin.c: the pages behind a region */
 int vmmem_pages_alloc(struct vmmem_region *r);
 int vmmem_pages_pin(struct vmmem_region *r);
+void vmmem_pages_map(struct vmmem_region *r);
 void vmmem_pages_release(struct vmmem_region *r);
 
 /* access.c: copies between guest memory and user buffers */

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 //! vm-memory 0.10 behind a C ABI (a static library), so that vmmem-bench.c
-//! can time read_slice/write_slice/read_obj/write_obj in the same process
-//! as vmmem's paths, batch by batch in turn (see ../../README.md).
+//! can time read_slice/write_slice/read_obj/write_obj/find_region in the
+//! same process as vmmem's paths, batch by batch in turn (../../README.md).
 
 use std::slice;
-use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
+use vm_memory::{Bytes, GuestAddress, GuestMemory, GuestMemoryMmap, GuestMemoryRegion};
 
 type Mem = GuestMemoryMmap<()>;
 
@@ -58,7 +58,12 @@ pub unsafe extern "C" fn vmm_read_slice(m: *const Mem, gpa: u64, buf: *mut u8, l
 /// # Safety
 /// `m` came from vmm_new(); `buf` is valid for `len` bytes of reads.
 #[no_mangle]
-pub unsafe extern "C" fn vmm_write_slice(m: *const Mem, gpa: u64, buf: *const u8, len: usize) -> i32 {
+pub unsafe extern "C" fn vmm_write_slice(
+    m: *const Mem,
+    gpa: u64,
+    buf: *const u8,
+    len: usize,
+) -> i32 {
     let b = slice::from_raw_parts(buf, len);
     match (*m).write_slice(b, GuestAddress(gpa)) {
         Ok(()) => 0,
@@ -91,4 +96,25 @@ pub unsafe extern "C" fn vmm_write_obj_u64(m: *const Mem, gpa: u64, v: u64) -> i
         Ok(()) => 0,
         Err(_) => -1,
     }
+}
+
+/// `n` adjacent regions of `page` bytes from GPA 0, for the lookups.
+#[no_mangle]
+pub extern "C" fn vmm_new_pages(n: u64, page: u64) -> *mut Mem {
+    let ranges: Vec<_> = (0..n)
+        .map(|i| (GuestAddress(i * page), page as usize))
+        .collect();
+    match Mem::from_ranges(&ranges) {
+        Ok(mem) => Box::into_raw(Box::new(mem)),
+        Err(_) => std::ptr::null_mut(),
+    }
+}
+
+/// GuestMemory::find_region: the region's length, or 0 for none.
+///
+/// # Safety
+/// `m` came from vmm_new() or vmm_new_pages().
+#[no_mangle]
+pub unsafe extern "C" fn vmm_find_region_len(m: *const Mem, gpa: u64) -> u64 {
+    (*m).find_region(GuestAddress(gpa)).map_or(0, |r| r.len())
 }
