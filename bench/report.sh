@@ -81,11 +81,12 @@ no timed store is the first to its page).
 - lookups: N one-page regions, random 8-byte-aligned GPAs among them.
 
 Caveat: under TCG, `rep movsb` is emulated one iteration at a time (about
-300 MB/s here) while vector loops run several times faster, so paths whose
+300 MB/s here) while other copies run several times faster, so paths whose
 copy is `rep movsb` (the kernel's copy_to_user with ERMS, glibc's memcpy
-between its rep_movsb_threshold and non-temporal threshold, e.g. 64 KiB) look
-much slower than on hardware. Syscalls are also relatively expensive. Read
-the ratios as TCG ratios, not as hardware predictions.
+between its rep_movsb_threshold and non-temporal threshold) look much
+slower than on hardware: hence `-cpu max,-erms` (the movsq column shows
+`rep movsq` at memcpy's speed). Syscalls are also relatively expensive.
+Read the ratios as TCG ratios, not as hardware predictions.
 EOF
 	echo
 } >"$md"

@@ -455,9 +455,9 @@ bool vmmem_address_in_range(struct vmmem *vm, uint64_t gpa)
  * The entry holding @gpa in the current snapshot, or NULL; no lock. The
  * search halves a window with a conditional move instead of a branch.
  */
-static inline struct vmmem_map *lookup(struct vmmem *vm, uint64_t gpa)
+static inline struct vmmem_map *lookup_in(struct vmmem_table *t,
+					  uint64_t gpa)
 {
-	struct vmmem_table *t = table_of(vm);
 	const uint64_t *base = t->starts;
 	unsigned int len = t->n;
 	struct vmmem_map *m;
@@ -474,6 +474,11 @@ static inline struct vmmem_map *lookup(struct vmmem *vm, uint64_t gpa)
 		return NULL;
 	m = &t->maps[base - t->starts];
 	return gpa - m->gpa < m->size ? m : NULL;
+}
+
+static inline struct vmmem_map *lookup(struct vmmem *vm, uint64_t gpa)
+{
+	return lookup_in(table_of(vm), gpa);
 }
 
 /* Whether cached @m is the listed region @r (ids are not reused soon). */
@@ -730,50 +735,36 @@ int vmmem_get_host_address(struct vmmem *vm, uint64_t gpa, void **host,
  * side, so that a guest never sees such a value half-written (vm-memory's
  * rule, and the kernel's in VMMEM_READ/WRITE).
  */
+#define COPY_ONCE(type, guest, buf, write) do {				\
+	type v_;							\
+									\
+	if (write) {							\
+		memcpy(&v_, (buf), sizeof(v_));				\
+		*(volatile type *)(guest) = v_;				\
+	} else {							\
+		v_ = *(volatile type *)(guest);				\
+		memcpy((buf), &v_, sizeof(v_));				\
+	}								\
+} while (0)
+
 static inline void copy_piece(char *guest, char *buf, size_t n, bool write)
 {
-	uint64_t v8;
-	uint32_t v4;
-	uint16_t v2;
-
-	if ((uintptr_t)guest & (n - 1))
-		goto bytes;
-	switch (n) {
-	case 1:
-		if (write)
-			*(volatile uint8_t *)guest = *(uint8_t *)buf;
-		else
-			*(uint8_t *)buf = *(volatile uint8_t *)guest;
-		return;
-	case 2:
-		if (write) {
-			memcpy(&v2, buf, 2);
-			*(volatile uint16_t *)guest = v2;
-		} else {
-			v2 = *(volatile uint16_t *)guest;
-			memcpy(buf, &v2, 2);
+	if (!((uintptr_t)guest & (n - 1))) {
+		switch (n) {
+		case 1:
+			COPY_ONCE(uint8_t, guest, buf, write);
+			return;
+		case 2:
+			COPY_ONCE(uint16_t, guest, buf, write);
+			return;
+		case 4:
+			COPY_ONCE(uint32_t, guest, buf, write);
+			return;
+		case 8:
+			COPY_ONCE(uint64_t, guest, buf, write);
+			return;
 		}
-		return;
-	case 4:
-		if (write) {
-			memcpy(&v4, buf, 4);
-			*(volatile uint32_t *)guest = v4;
-		} else {
-			v4 = *(volatile uint32_t *)guest;
-			memcpy(buf, &v4, 4);
-		}
-		return;
-	case 8:
-		if (write) {
-			memcpy(&v8, buf, 8);
-			*(volatile uint64_t *)guest = v8;
-		} else {
-			v8 = *(volatile uint64_t *)guest;
-			memcpy(buf, &v8, 8);
-		}
-		return;
 	}
-bytes:
 	if (write)
 		memcpy(guest, buf, n);
 	else
@@ -789,18 +780,28 @@ bytes:
 static int direct_io(struct vmmem *vm, uint64_t gpa, char *buf, size_t len,
 		     bool write, size_t *done)
 {
+	struct vmmem_table *t = NULL;	/* the snapshot @m is in, if known */
+	struct vmmem_map *m = NULL;
 	int ret = 0;
 
 	*done = 0;
 	while (*done < len) {
-		struct vmmem_map *m = lookup(vm, gpa);
-		char *base = m ? host_of(m) : NULL;
 		uint64_t off, n;
+		char *base;
 
+		/* A copy that runs on mostly runs into the next entry. */
+		if (t && m + 1 < t->maps + t->n && m[1].gpa == gpa) {
+			m++;
+		} else {
+			t = table_of(vm);
+			m = lookup_in(t, gpa);
+		}
+		base = m ? host_of(m) : NULL;
 		if (__builtin_expect(!base, 0)) {
 			m = host_address_slow(vm, gpa, &base, &ret);
 			if (ret)
 				break;
+			t = NULL;
 		}
 		if (write && (m->flags & VMMEM_REGION_READONLY)) {
 			ret = -EACCES;
