@@ -111,40 +111,54 @@ efault:
 	return -EFAULT;
 }
 
-/*
- * Copies @n bytes at @poff of @page, within the page; returns the bytes
- * not copied. The general path is an iov_iter, as filesystems copy into
- * the page cache: a fault stops it exactly where it happened and leaves the
- * rest of guest memory alone, where copy_from_user() would zero-fill it.
- * A fault in the short path is redone there to count the same way.
- */
-static size_t vmmem_copy_piece(struct page *page, size_t poff,
-			       char __user *ubuf, size_t n, bool write)
-{
-	struct iov_iter iter;
-
-	if (n <= VMMEM_SHORT_COPY) {
-		char *kaddr = kmap_local_page(page);
-		int ret;
-
-		if (write)
-			ret = vmmem_copy_short_from_user(kaddr + poff, ubuf, n);
-		else
-			ret = vmmem_copy_short_to_user(ubuf, kaddr + poff, n);
-		kunmap_local(kaddr);
-		if (!ret)
-			return 0;
-	}
-	iov_iter_ubuf(&iter, write ? ITER_SOURCE : ITER_DEST, ubuf, n);
-	if (write)
-		return n - copy_page_from_iter(page, poff, n, &iter);
-	return n - copy_page_to_iter(page, poff, n, &iter);
-}
-
 static bool vmmem_is_small(u64 gpa, u64 len)
 {
 	return (len == 1 || len == 2 || len == 4 || len == 8) &&
 	       IS_ALIGNED(gpa, len);
+}
+
+/*
+ * Copies @n bytes at @off of @r, within one page; @whole: they are the
+ * whole copy. Returns the bytes not copied. Short copies address the page
+ * through the region's vmap when it has one, which spares reading the page
+ * array (a cold cache line per copy at a random GPA). The general path is
+ * an iov_iter, as filesystems copy into the page cache: a fault stops it
+ * exactly where it happened and leaves the rest of guest memory alone,
+ * where copy_from_user() would zero-fill it. A fault in the short path is
+ * redone there to count the same way.
+ */
+static size_t vmmem_copy_piece(struct vmmem_region *r, u64 off,
+			       char __user *ubuf, size_t n, bool write,
+			       bool whole)
+{
+	size_t poff = offset_in_page(off);
+	struct iov_iter iter;
+	struct page *page;
+
+	if (n <= VMMEM_SHORT_COPY) {
+		char *kaddr = r->vaddr ? r->vaddr + off :
+			      kmap_local_page(r->pages[off >> PAGE_SHIFT]) + poff;
+		bool small = whole && vmmem_is_small(r->gpa + off, n);
+		int ret;
+
+		if (small)
+			ret = vmmem_copy_small(kaddr, ubuf, n, write);
+		else if (write)
+			ret = vmmem_copy_short_from_user(kaddr, ubuf, n);
+		else
+			ret = vmmem_copy_short_to_user(ubuf, kaddr, n);
+		if (!r->vaddr)
+			kunmap_local(kaddr);
+		if (!ret)
+			return 0;
+		if (small)	/* one access: nothing was copied */
+			return n;
+	}
+	page = r->pages[off >> PAGE_SHIFT];
+	iov_iter_ubuf(&iter, write ? ITER_SOURCE : ITER_DEST, ubuf, n);
+	if (write)
+		return n - copy_page_from_iter(page, poff, n, &iter);
+	return n - copy_page_to_iter(page, poff, n, &iter);
 }
 
 /* @n bytes at @kaddr in the region's vmap; returns the bytes not copied. */
@@ -178,17 +192,10 @@ static int vmmem_copy_region(struct vmmem_region *r, u64 off,
 			n = min_t(u64, len - *done, VMMEM_COPY_BATCH * PAGE_SIZE);
 			left = vmmem_copy_mapped(r->vaddr + off, ubuf, n, write);
 			pages += VMMEM_COPY_BATCH;
-		} else if (!*done && vmmem_is_small(r->gpa + off, len)) {
-			char *kaddr = kmap_local_page(r->pages[off >> PAGE_SHIFT]);
-
-			n = len;
-			left = vmmem_copy_small(kaddr + poff, ubuf, n, write) ?
-			       n : 0;
-			kunmap_local(kaddr);
 		} else {
 			n = min_t(u64, len - *done, PAGE_SIZE - poff);
-			left = vmmem_copy_piece(r->pages[off >> PAGE_SHIFT],
-						poff, ubuf, n, write);
+			left = vmmem_copy_piece(r, off, ubuf, n, write,
+						n == len);
 			pages++;
 		}
 
