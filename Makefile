@@ -8,6 +8,7 @@
 #   make check-debug     the selftests on a KASAN/lockdep/kmemleak 6.12 kernel
 #   make demo            boot the 6.12 VM and run vmmem-demo $(DEMO_ARGS)
 #   make bench           vmmem vs vm-memory vs memcpy (bench/results/)
+#   make profile         perf in the VM: where batch and bulk copies spend time
 #   make checkpatch | sparse | install | clean
 #
 # Variables: KVER, KDIR (kernel for `make`/`make modules`), KVERS (kernels for
@@ -35,7 +36,7 @@ submake = @if [ -f $(1)/Makefile ]; then $(MAKE) -C $(1) $(2); \
 	else echo "  SKIP    $(1)/ (no Makefile yet)"; fi
 
 .PHONY: all modules modules_install userlib demo-bin selftests userland \
-	deps check check-debug bench demo checkpatch sparse install clean distclean
+	deps check check-debug bench profile demo checkpatch sparse install clean distclean
 
 all: modules userland
 
@@ -71,9 +72,14 @@ check:
 	@$(MAKE) --no-print-directory userland
 	@KVERS="$(KVERS)" vm/check.sh $(TESTS_OUT)
 
-# vmmem vs vm-memory 0.10 vs memcpy, one 6.12 VM boot; bench/README.md.
+# vmmem vs vm-memory 0.10 vs memcpy, in 6.12 VM boots; bench/README.md.
 bench:
 	@bench/run.sh
+
+# perf in the 6.12 VM: where a batch's and a bulk copy's time goes.
+profile:
+	@vm/deps.sh
+	@bench/profile.sh
 
 # The same suite on a KASAN/lockdep/kmemleak kernel built from
 # linux-source-6.12 (about 20 min the first time, cached after).
