@@ -13,8 +13,9 @@
  * Thread safety: all functions may be called concurrently on one handle,
  * except vmmem_close(), which must be the last call on it.
  *
- * Host pointers (vmmem_get_host_address(), vmmem_get_iovecs()) come from a
- * cache of the region table, each region mapped on first use. A hit is a
+ * Host pointers (vmmem_get_host_address(), vmmem_get_iovecs()) and the
+ * direct copies (vmmem_read_direct() and friends) come from a cache of the
+ * region table, each region mapped on first use. A hit is a
  * lock-free binary search of an immutable snapshot (a new one is published
  * on change, old ones are freed at vmmem_close()). The rules:
  *
