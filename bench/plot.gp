@@ -7,7 +7,7 @@ set logscale xy
 set xtics ("8" 8, "64" 64, "512" 512, "4K" 4096, "64K" 65536, "1M" 1048576)
 set xrange [5:1.6e6]
 set grid
-set yrange [0.1:500]
+set yrange [0.03:30]
 set key top right horizontal maxrows 2 font ",9"
 set xlabel "access size (bytes)"
 set ylabel "time / vm-memory time"
