@@ -315,6 +315,12 @@ int vmmem_write_exact(struct vmmem *vm, uint64_t gpa, const void *buf,
  * aligned 1, 2, 4 or 8 byte copy is one access. A cache hit takes no lock
  * and no system call; this is vm-memory's Bytes::read in userspace.
  *
+ * Like a host pointer, a direct copy reads and writes the mapping itself:
+ * it must not run in a region that another thread removes through the
+ * library at the same time (that unmaps the library's mapping). A region
+ * removed behind the library's back stays mapped until vmmem_close(), so
+ * there the copy sees the old memory, as vmmem_get_host_address() does.
+ *
  * Return: the bytes read (fewer than @len at a hole), or -ENXIO (@gpa not
  * backed), or an error of vmmem_get_host_address().
  */
