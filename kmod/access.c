@@ -9,10 +9,7 @@
 #include <linux/uaccess.h>
 #include <linux/uio.h>
 
-#include "vmmem.h"
-
-/* Pages copied between checks for a fatal signal and rescheduling. */
-#define VMMEM_COPY_BATCH	256
+#include "internal.h"
 
 /* One access of sizeof(type) on the guest side. */
 #define VMMEM_COPY_ONCE(type, kaddr, ubuf, write)			\
@@ -134,9 +131,11 @@ static size_t vmmem_copy_piece(struct vmmem_region *r, u64 off,
 	size_t poff = offset_in_page(off);
 	struct iov_iter iter;
 	struct page *page;
+	u64 avail;
 
 	if (n <= VMMEM_SHORT_COPY) {
-		char *kaddr = r->vaddr ? r->vaddr + off :
+		char *vaddr = vmmem_region_vaddr(r, off, &avail);
+		char *kaddr = vaddr ? vaddr :
 			      kmap_local_page(r->pages[off >> PAGE_SHIFT]) + poff;
 		bool small = whole && vmmem_is_small(r->gpa + off, n);
 		int ret;
@@ -147,7 +146,7 @@ static size_t vmmem_copy_piece(struct vmmem_region *r, u64 off,
 			ret = vmmem_copy_short_from_user(kaddr, ubuf, n);
 		else
 			ret = vmmem_copy_short_to_user(ubuf, kaddr, n);
-		if (!r->vaddr)
+		if (!vaddr)
 			kunmap_local(kaddr);
 		if (!ret)
 			return 0;
@@ -173,105 +172,79 @@ static size_t vmmem_copy_mapped(void *kaddr, char __user *ubuf, size_t n,
 	return n - copy_to_iter(kaddr, n, &iter);
 }
 
+/* Bytes one step of a copy moves through a vmap: a quarter of a budget. */
+#define VMMEM_COPY_STEP		(256 * 1024)
+
 /*
- * Copies @len bytes at @off of region @r; *@done counts the bytes copied,
- * also when a fault or a signal stops the copy early.
+ * One step of a copy of @len bytes at @off of @r: sets *@n to the bytes it
+ * tried and returns the bytes copied, fewer when the user buffer faulted.
  */
-static int vmmem_copy_region(struct vmmem_region *r, u64 off,
-			     char __user *ubuf, u64 len, bool write, u64 *done)
+static size_t vmmem_copy_step(struct vmmem_region *r, u64 off,
+			      char __user *ubuf, u64 len, bool write,
+			      bool whole, size_t *n)
 {
-	unsigned long pages = 0;
+	u64 avail;
+	void *kaddr = len > PAGE_SIZE ? vmmem_region_vaddr(r, off, &avail) :
+					NULL;
 
-	*done = 0;
-	while (*done < len) {
-		size_t poff = offset_in_page(off);
-		size_t n, left;
-
-		if (r->vaddr && len - *done > PAGE_SIZE) {
-			/* More than a page: one copy through the vmap. */
-			n = min_t(u64, len - *done, VMMEM_COPY_BATCH * PAGE_SIZE);
-			left = vmmem_copy_mapped(r->vaddr + off, ubuf, n, write);
-			pages += VMMEM_COPY_BATCH;
-		} else {
-			n = min_t(u64, len - *done, PAGE_SIZE - poff);
-			left = vmmem_copy_piece(r, off, ubuf, n, write,
-						n == len);
-			pages++;
-		}
-
-		*done += n - left;
-		if (left)
-			return -EFAULT;
-		off += n;
-		ubuf += n;
-		if (pages >= VMMEM_COPY_BATCH && *done < len) {
-			pages = 0;
-			if (fatal_signal_pending(current))
-				return -EINTR;
-			cond_resched();
-		}
+	if (kaddr) {
+		/* More than a page: one copy through the vmap. */
+		*n = min3(len, avail, (u64)VMMEM_COPY_STEP);
+		return *n - vmmem_copy_mapped(kaddr, ubuf, *n, write);
 	}
-	return 0;
+	*n = min_t(u64, len, PAGE_SIZE - offset_in_page(off));
+	return *n - vmmem_copy_piece(r, off, ubuf, *n, write, whole && *n == len);
 }
 
 /*
- * The last two regions copies of one read-side section touched: a
- * descriptor chain mostly stays in one region, or goes back and forth
- * between two (a ring and its buffers, or across a boundary), and a region
- * found in the section stays valid until its end.
+ * Copies @io within walk @w: across adjacent regions, looking each one up
+ * again at every step, so a region removed meanwhile is never reached by
+ * a step that starts after its removal returned.
  */
-struct vmmem_hint {
-	struct vmmem_region *r[2];
-};
-
-static struct vmmem_region *vmmem_find_hinted(struct vmmem_space *s, u64 gpa,
-					      struct vmmem_hint *h)
-{
-	struct vmmem_region *r = h->r[0];
-
-	if (r && gpa - r->gpa < r->size)
-		return r;
-	r = h->r[1];
-	if (!r || gpa - r->gpa >= r->size) {
-		r = vmmem_find(s, gpa);
-		if (!r)
-			return NULL;
-	}
-	h->r[1] = h->r[0];
-	h->r[0] = r;
-	return r;
-}
-
-/* Caller holds srcu_read_lock(&s->srcu) for as long as @hint lives. */
-static int vmmem_copy(struct vmmem_space *s, struct vmmem_io *io, bool write,
-		      struct vmmem_hint *hint)
+static int vmmem_copy(struct vmmem_walk *w, struct vmmem_io *io, bool write)
 {
 	char __user *ubuf = u64_to_user_ptr(io->user_addr);
-	u64 gpa = io->guest_addr;
+	bool small = vmmem_is_small(io->guest_addr, io->len);
+	u64 limit = U64_MAX;	/* bytes known to be faulted in, after a fault */
+	ssize_t avail;
 	int ret = 0;
 
 	io->done = 0;
 	while (io->done < io->len) {
-		struct vmmem_region *r = vmmem_find_hinted(s, gpa, hint);
-		u64 off, n, copied;
+		/* No region reaches 2^64: the sum cannot wrap inside one. */
+		u64 gpa = io->guest_addr + io->done;
+		struct vmmem_region *r = vmmem_walk_find(w, gpa);
+		size_t n, copied;
+		u64 off, len;
 
-		/* A hole, or the end of memory: no region reaches 2^64. */
+		/* A hole, or the end of memory. */
 		if (!r) {
 			ret = -ENXIO;
 			break;
 		}
-		if (write && (r->flags & VMMEM_REGION_READONLY)) {
+		if (write && vmmem_region_ro(r)) {
 			ret = -EACCES;
 			break;
 		}
 		off = gpa - r->gpa;
-		n = min(io->len - io->done, r->size - off);
-		ret = vmmem_copy_region(r, off, ubuf + io->done, n, write,
-					&copied);
+		len = min3(io->len - io->done, r->size - off, limit);
+		copied = vmmem_copy_step(r, off, ubuf + io->done, len, write,
+					 len == io->len, &n);
 		io->done += copied;
+		if (copied == n) {
+			limit = U64_MAX;
+			ret = vmmem_walk_charge(w, n);
+		} else {
+			avail = vmmem_walk_fault_in(w, ubuf + io->done,
+						    n - copied, !write);
+			/* A single access is all or nothing. */
+			if (avail >= 0 && small && avail < io->len)
+				avail = -EFAULT;
+			ret = avail < 0 ? avail : 0;
+			limit = avail;
+		}
 		if (ret)
 			break;
-		gpa += n;
 	}
 
 	/* Stopped at a boundary: vm-memory's short count or PartialBuffer. */
@@ -286,34 +259,35 @@ static int vmmem_copy(struct vmmem_space *s, struct vmmem_io *io, bool write,
 long vmmem_ioctl_io(struct vmmem_space *s, void __user *argp, bool write)
 {
 	struct vmmem_io __user *uio = argp;
-	struct vmmem_hint hint = { };
+	struct vmmem_walk w;
 	struct vmmem_io io;
-	int idx, ret;
+	int ret;
 
 	if (copy_from_user(&io, uio, sizeof(io)))
 		return -EFAULT;
 	if ((io.flags & ~VMMEM_IO_FLAGS) || io.reserved)
 		return -EINVAL;
-	idx = srcu_read_lock(&s->srcu);
-	ret = vmmem_copy(s, &io, write, &hint);
-	srcu_read_unlock(&s->srcu, idx);
+	vmmem_walk_begin(&w, s);
+	ret = vmmem_copy(&w, &io, write);
+	vmmem_walk_end(&w);
 	if (put_user(io.done, &uio->done))
 		return -EFAULT;
 	return ret;
 }
 
-/* Ops read from the user per copy_from_user() in a batch. */
+/* Ops read from the user per copy in a batch. */
 #define VMMEM_BATCH_CHUNK	8
 
-long vmmem_ioctl_io_batch(struct vmmem_space *s, void __user *argp)
+long vmmem_ioctl_io_batch(struct vmmem_space *s, void __user *argp,
+			  fmode_t mode)
 {
 	struct vmmem_io_batch __user *ubatch = argp;
 	struct vmmem_io ops[VMMEM_BATCH_CHUNK];
-	struct vmmem_hint hint = { };
 	struct vmmem_io_batch batch;
 	struct vmmem_io __user *uops;
+	struct vmmem_walk w;
 	u32 i, n = 0;
-	int idx, ret = 0;
+	int ret = 0;
 
 	if (copy_from_user(&batch, ubatch, sizeof(batch)))
 		return -EFAULT;
@@ -321,30 +295,37 @@ long vmmem_ioctl_io_batch(struct vmmem_space *s, void __user *argp)
 		return -EINVAL;
 	uops = u64_to_user_ptr(batch.ops);
 
-	/* One read-side section and no allocation for the whole chain. */
-	idx = srcu_read_lock(&s->srcu);
+	/* One walk and no allocation for the whole chain. */
+	vmmem_walk_begin(&w, s);
 	for (i = 0; i < batch.count; i++) {
 		struct vmmem_io *io = &ops[i % VMMEM_BATCH_CHUNK];
+		bool write;
 
 		if (i == n) {
 			n = min(batch.count, i + VMMEM_BATCH_CHUNK);
-			if (copy_from_user(ops, &uops[i],
-					   (n - i) * sizeof(*ops))) {
-				ret = -EFAULT;
+			ret = vmmem_walk_copy_from_user(&w, ops, &uops[i],
+							(n - i) * sizeof(*ops));
+			if (ret)
 				break;
-			}
 		}
 		if ((io->flags & ~VMMEM_IO_BATCH_OP_FLAGS) || io->reserved) {
 			ret = -EINVAL;
 			break;
 		}
-		ret = vmmem_copy(s, io, io->flags & VMMEM_IO_WRITE, &hint);
-		if (put_user(io->done, &uops[i].done))
+		write = io->flags & VMMEM_IO_WRITE;
+		if (!(mode & (write ? FMODE_WRITE : FMODE_READ))) {
+			ret = -EBADF;
+			break;
+		}
+		ret = vmmem_copy(&w, io, write);
+		/* Per op, so that done_ops is exact if the array faults. */
+		if (vmmem_walk_copy_to_user(&w, &uops[i].done, &io->done,
+					    sizeof(io->done)))
 			ret = -EFAULT;
 		if (ret)
 			break;
 	}
-	srcu_read_unlock(&s->srcu, idx);
+	vmmem_walk_end(&w);
 
 	if (put_user(i, &ubatch->done_ops))
 		return -EFAULT;
@@ -352,42 +333,53 @@ long vmmem_ioctl_io_batch(struct vmmem_space *s, void __user *argp)
 }
 
 /* Bytes backed from @gpa on, at most @len; *@stop says why it stopped. */
-static u64 vmmem_backed(struct vmmem_space *s, u64 gpa, u64 len, bool write,
+static u64 vmmem_backed(struct vmmem_walk *w, u64 gpa, u64 len, bool write,
 			int *stop)
 {
 	u64 done = 0;
 
 	*stop = 0;
 	while (done < len) {
-		struct vmmem_region *r = vmmem_find(s, gpa + done);
+		struct vmmem_region *r = vmmem_walk_find(w, gpa + done);
 
 		if (!r) {
 			*stop = -ENXIO;
 			break;
 		}
-		if (write && (r->flags & VMMEM_REGION_READONLY)) {
+		if (write && vmmem_region_ro(r)) {
 			*stop = -EACCES;
 			break;
 		}
 		done += min(len - done, r->gpa + r->size - (gpa + done));
+		*stop = vmmem_walk_charge(w, 0);
+		if (*stop)
+			break;
 	}
 	return done;
 }
 
 /*
- * Moves up to @n bytes ending (@back) or starting at the given offsets;
- * returns the bytes moved: the piece stays within one page on each side.
+ * Moves up to @n bytes ending (@back) or starting at the given addresses,
+ * within one page on each side; returns the bytes moved, or 0 with *@err
+ * set when a region went away or the destination became read-only (each
+ * piece checks the regions it is about to touch, not those seen before).
  */
-static u64 vmmem_move_piece(struct vmmem_space *s, u64 src, u64 dst, u64 n,
-			    bool back)
+static u64 vmmem_move_piece(struct vmmem_walk *w, u64 src, u64 dst, u64 n,
+			    bool back, int *err)
 {
-	struct vmmem_region *sr = vmmem_find(s, src);
-	struct vmmem_region *dr = vmmem_find(s, dst);
+	struct vmmem_region *sr = vmmem_walk_find(w, src);
+	struct vmmem_region *dr = vmmem_walk_find(w, dst);
 	u64 soff, doff;
 	char *sp, *dp;
 
-	if (!sr || !dr)		/* removed under us */
+	if (!sr || !dr) {
+		*err = -ENXIO;
 		return 0;
+	}
+	if (vmmem_region_ro(dr)) {
+		*err = -EACCES;
+		return 0;
+	}
 	soff = src - sr->gpa;
 	doff = dst - dr->gpa;
 	if (back) {
@@ -410,9 +402,10 @@ static u64 vmmem_move_piece(struct vmmem_space *s, u64 src, u64 dst, u64 n,
 long vmmem_ioctl_copy(struct vmmem_space *s, void __user *argp)
 {
 	struct vmmem_copy __user *uarg = argp;
-	u64 todo, done = 0, moved, batch = 0;
+	u64 todo, dtodo, done = 0, moved;
+	int stop, dstop, ret = 0;
+	struct vmmem_walk w;
 	struct vmmem_copy c;
-	int idx, ret;
 	bool back;
 
 	if (copy_from_user(&c, argp, sizeof(c)))
@@ -420,30 +413,37 @@ long vmmem_ioctl_copy(struct vmmem_space *s, void __user *argp)
 	if ((c.flags & ~VMMEM_IO_FLAGS) || c.reserved)
 		return -EINVAL;
 
-	idx = srcu_read_lock(&s->srcu);
-	todo = vmmem_backed(s, c.src_gpa, c.len, false, &ret);
-	if (todo)
-		todo = vmmem_backed(s, c.dst_gpa, todo, true, &ret);
-	/* memmove(): copy from the end when the destination overlaps above. */
-	back = c.dst_gpa > c.src_gpa && c.dst_gpa - c.src_gpa < todo;
-	while (done < todo) {
-		if (back)
-			moved = vmmem_move_piece(s, c.src_gpa + todo - done - 1,
-						 c.dst_gpa + todo - done - 1,
-						 todo - done, true);
-		else
-			moved = vmmem_move_piece(s, c.src_gpa + done,
-						 c.dst_gpa + done,
-						 todo - done, false);
-		if (!moved) {
-			ret = -ENXIO;
-			break;
+	vmmem_walk_begin(&w, s);
+	/* The longest prefix backed in both, and why it ends there. */
+	todo = vmmem_backed(&w, c.src_gpa, c.len, false, &stop);
+	if (todo && stop != -EINTR) {
+		dtodo = vmmem_backed(&w, c.dst_gpa, todo, true, &dstop);
+		if (dtodo < todo || dstop) {
+			todo = dtodo;
+			stop = dstop;
 		}
-		done += moved;
-		if (++batch % VMMEM_COPY_BATCH == 0)
-			cond_resched();
 	}
-	srcu_read_unlock(&s->srcu, idx);
+	/*
+	 * memmove() by guest address: from the end when the destination
+	 * overlaps above the source.
+	 */
+	back = c.dst_gpa > c.src_gpa && c.dst_gpa - c.src_gpa < todo;
+	while (!ret && done < todo && stop != -EINTR) {
+		if (back)
+			moved = vmmem_move_piece(&w, c.src_gpa + todo - done - 1,
+						 c.dst_gpa + todo - done - 1,
+						 todo - done, true, &ret);
+		else
+			moved = vmmem_move_piece(&w, c.src_gpa + done,
+						 c.dst_gpa + done,
+						 todo - done, false, &ret);
+		done += moved;
+		if (moved)
+			ret = vmmem_walk_charge(&w, moved);
+	}
+	vmmem_walk_end(&w);
+	if (!ret)
+		ret = stop;
 
 	/* From the end, only a whole copy is a prefix of the range. */
 	if (back && done < todo)
@@ -452,7 +452,7 @@ long vmmem_ioctl_copy(struct vmmem_space *s, void __user *argp)
 		return -EFAULT;
 	if (done == c.len)
 		return 0;
-	if (!done)
+	if (ret == -EINTR || !done)
 		return ret;
 	if (!(c.flags & VMMEM_IO_EXACT))
 		return 0;

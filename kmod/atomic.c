@@ -6,10 +6,12 @@
  */
 #include <linux/atomic.h>
 #include <linux/bits.h>
+#include <linux/fs.h>
 #include <linux/highmem.h>
+#include <linux/srcu.h>
 #include <linux/uaccess.h>
 
-#include "vmmem.h"
+#include "internal.h"
 
 /* Plain single-width accesses; vmmem_atomic_op() adds the ordering. */
 static u64 vmmem_load(void *p, u32 size)
@@ -109,13 +111,11 @@ static int vmmem_atomic_check(const struct vmmem_atomic *a)
 		return -EINVAL;
 	if ((a->value & ~mask) || (a->expected & ~mask))
 		return -EINVAL;
-	/* Aligned, so it neither tears nor crosses a page or a region. */
-	if (!IS_ALIGNED(a->guest_addr, a->size))
-		return -EINVAL;
 	return 0;
 }
 
-long vmmem_ioctl_atomic(struct vmmem_space *s, void __user *argp)
+long vmmem_ioctl_atomic(struct vmmem_space *s, void __user *argp,
+			fmode_t mode)
 {
 	struct vmmem_atomic __user *uarg = argp;
 	struct vmmem_region *r;
@@ -129,16 +129,24 @@ long vmmem_ioctl_atomic(struct vmmem_space *s, void __user *argp)
 	ret = vmmem_atomic_check(&a);
 	if (ret)
 		return ret;
+	if (!(mode & (a.op == VMMEM_ATOMIC_LOAD ? FMODE_READ : FMODE_WRITE)))
+		return -EBADF;
 	/* Fault in @result now: an error after the access would hide it. */
 	if (put_user(0, &uarg->result))
 		return -EFAULT;
 
-	idx = srcu_read_lock(&s->srcu);
+	/*
+	 * vm-memory's order: no memory there is -ENXIO, whatever the
+	 * alignment; only then is a misaligned access -EINVAL (aligned, it
+	 * neither tears nor crosses a page or a region).
+	 */
+	idx = srcu_read_lock(&vmmem_srcu);
 	r = vmmem_find(s, a.guest_addr);
 	if (!r) {
 		ret = -ENXIO;
-	} else if (a.op != VMMEM_ATOMIC_LOAD &&
-		   (r->flags & VMMEM_REGION_READONLY)) {
+	} else if (!IS_ALIGNED(a.guest_addr, a.size)) {
+		ret = -EINVAL;
+	} else if (a.op != VMMEM_ATOMIC_LOAD && vmmem_region_ro(r)) {
 		ret = -EACCES;
 	} else {
 		off = a.guest_addr - r->gpa;
@@ -146,7 +154,7 @@ long vmmem_ioctl_atomic(struct vmmem_space *s, void __user *argp)
 		result = vmmem_atomic_op(kaddr + offset_in_page(off), &a);
 		kunmap_local(kaddr);
 	}
-	srcu_read_unlock(&s->srcu, idx);
+	srcu_read_unlock(&vmmem_srcu, idx);
 
 	if (ret)
 		return ret;

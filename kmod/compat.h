@@ -3,6 +3,7 @@
 #ifndef _VMMEM_COMPAT_H
 #define _VMMEM_COMPAT_H
 
+#include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/version.h>
 
@@ -18,5 +19,38 @@ static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
 	vma->vm_flags &= ~flags;
 }
 #endif
+
+/* pin_user_pages() lost its vmas argument in 6.5. */
+static inline long vmmem_pin_user_pages(unsigned long start,
+					unsigned long nr_pages,
+					unsigned int gup_flags,
+					struct page **pages)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+	return pin_user_pages(start, nr_pages, gup_flags, pages, NULL);
+#else
+	return pin_user_pages(start, nr_pages, gup_flags, pages);
+#endif
+}
+
+/*
+ * vfs_iter_write() takes freeze protection itself only from 6.7; before,
+ * its callers do (loop, overlayfs, nfsd), or a frozen filesystem is
+ * written to.
+ */
+static inline ssize_t vmmem_iter_write(struct file *file,
+				       struct iov_iter *iter, loff_t *ppos)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 7, 0)
+	ssize_t ret;
+
+	file_start_write(file);
+	ret = vfs_iter_write(file, iter, ppos, 0);
+	file_end_write(file);
+	return ret;
+#else
+	return vfs_iter_write(file, iter, ppos, 0);
+#endif
+}
 
 #endif /* _VMMEM_COMPAT_H */

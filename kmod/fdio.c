@@ -16,7 +16,8 @@
 #include <linux/uaccess.h>
 #include <linux/uio.h>
 
-#include "vmmem.h"
+#include "compat.h"
+#include "internal.h"
 
 /* Guest pages per I/O call: 128 KiB, and 512 bytes of stack. */
 #define VMMEM_FD_BVECS	32
@@ -31,7 +32,7 @@ static unsigned int vmmem_fd_bvecs(struct vmmem_space *s, u64 gpa, u64 len,
 
 	*bytes = 0;
 	*stop = 0;
-	idx = srcu_read_lock(&s->srcu);
+	idx = srcu_read_lock(&vmmem_srcu);
 	while (nr < VMMEM_FD_BVECS && *bytes < len) {
 		struct vmmem_region *r = vmmem_find(s, gpa + *bytes);
 		u64 off;
@@ -40,7 +41,7 @@ static unsigned int vmmem_fd_bvecs(struct vmmem_space *s, u64 gpa, u64 len,
 			*stop = -ENXIO;
 			break;
 		}
-		if (to_guest && (r->flags & VMMEM_REGION_READONLY)) {
+		if (to_guest && vmmem_region_ro(r)) {
 			*stop = -EACCES;
 			break;
 		}
@@ -53,7 +54,7 @@ static unsigned int vmmem_fd_bvecs(struct vmmem_space *s, u64 gpa, u64 len,
 		*bytes += bv[nr].bv_len;
 		nr++;
 	}
-	srcu_read_unlock(&s->srcu, idx);
+	srcu_read_unlock(&vmmem_srcu, idx);
 	return nr;
 }
 
@@ -88,7 +89,7 @@ static int vmmem_fd_loop(struct vmmem_space *s, struct vmmem_fd_io *a,
 		if (to_guest)
 			got = vfs_iter_read(file, &iter, ppos, 0);
 		else
-			got = vfs_iter_write(file, &iter, ppos, 0);
+			got = vmmem_iter_write(file, &iter, ppos);
 		vmmem_fd_put(bv, nr, to_guest && got > 0);
 		if (got < 0)
 			return got;

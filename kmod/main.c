@@ -11,7 +11,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 
-#include "vmmem.h"
+#include "internal.h"
 
 /* The ABI is frozen: sizes equal on 32- and 64-bit, no implicit padding. */
 static_assert(sizeof(struct vmmem_region_add) == 56);
@@ -35,16 +35,11 @@ MODULE_PARM_DESC(max_regions, "Most regions one open file may hold");
 static int vmmem_open(struct inode *inode, struct file *file)
 {
 	struct vmmem_space *s;
-	int ret;
 
+	/* All the memory an open file costs before it adds a region. */
 	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
 	if (!s)
 		return -ENOMEM;
-	ret = init_srcu_struct(&s->srcu);
-	if (ret) {
-		kfree(s);
-		return ret;
-	}
 	vmmem_space_init(s);
 	file->private_data = s;
 	return 0;
@@ -56,43 +51,47 @@ static int vmmem_release(struct inode *inode, struct file *file)
 
 	/* No ioctl or mmap can run: each holds a file reference. */
 	vmmem_space_destroy(s);
-	cleanup_srcu_struct(&s->srcu);
 	kfree(s);
 	return 0;
 }
 
+/*
+ * An open file's mode is a capability, as for read(2) and write(2): reading
+ * guest memory needs FMODE_READ; changing it or the table, FMODE_WRITE.
+ */
 static long vmmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct vmmem_space *s = file->private_data;
 	void __user *argp = (void __user *)arg;
+	bool rd = file->f_mode & FMODE_READ, wr = file->f_mode & FMODE_WRITE;
 
 	switch (cmd) {
 	case VMMEM_GET_API_VERSION:
 		return VMMEM_API_VERSION;
 	case VMMEM_ADD_REGION:
-		return vmmem_ioctl_add(s, argp);
+		return wr ? vmmem_ioctl_add(s, argp) : -EBADF;
 	case VMMEM_REMOVE_REGION:
-		return vmmem_ioctl_remove(s, argp);
+		return wr ? vmmem_ioctl_remove(s, argp) : -EBADF;
 	case VMMEM_LIST_REGIONS:
 		return vmmem_ioctl_list(s, argp);
 	case VMMEM_FIND_REGION:
 		return vmmem_ioctl_find(s, argp);
 	case VMMEM_READ:
-		return vmmem_ioctl_io(s, argp, false);
+		return rd ? vmmem_ioctl_io(s, argp, false) : -EBADF;
 	case VMMEM_WRITE:
-		return vmmem_ioctl_io(s, argp, true);
+		return wr ? vmmem_ioctl_io(s, argp, true) : -EBADF;
 	case VMMEM_IO_BATCH:
-		return vmmem_ioctl_io_batch(s, argp);
+		return vmmem_ioctl_io_batch(s, argp, file->f_mode);
 	case VMMEM_ATOMIC:
-		return vmmem_ioctl_atomic(s, argp);
+		return vmmem_ioctl_atomic(s, argp, file->f_mode);
 	case VMMEM_COPY:
-		return vmmem_ioctl_copy(s, argp);
+		return wr ? vmmem_ioctl_copy(s, argp) : -EBADF;
 	case VMMEM_TRANSLATE:
 		return vmmem_ioctl_translate(s, argp);
 	case VMMEM_READ_FROM_FD:
-		return vmmem_ioctl_fd_io(s, argp, true);
+		return wr ? vmmem_ioctl_fd_io(s, argp, true) : -EBADF;
 	case VMMEM_WRITE_TO_FD:
-		return vmmem_ioctl_fd_io(s, argp, false);
+		return rd ? vmmem_ioctl_fd_io(s, argp, false) : -EBADF;
 	default:
 		return -ENOTTY;
 	}

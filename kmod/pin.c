@@ -2,34 +2,50 @@
 /*
  * The pages behind a region: allocated by the module, or the caller's own
  * pages pinned long-term (the way ACRN, Nitro Enclaves and VFIO pin a VMM's
- * memory) and charged to its RLIMIT_MEMLOCK.
+ * memory) and charged to RLIMIT_MEMLOCK.
+ *
+ * Every loop here runs over up to all of RAM: each reschedules and stops
+ * at a fatal signal between chunks of VMMEM_PIN_CHUNK pages.
  */
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/hugetlb_inline.h>
+#include <linux/magic.h>
 #include <linux/memremap.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
-#include "vmmem.h"
+#include "compat.h"
+#include "internal.h"
 
-/* Pages per pin_user_pages_fast() call; between calls we may reschedule. */
-#define VMMEM_PIN_CHUNK	512
+/* Pages per allocation, pin, release or vmap step; we reschedule between. */
+#define VMMEM_PIN_CHUNK	512UL
+
+/*
+ * Fail rather than OOM-kill: module pages are in no process's RSS, so the
+ * OOM killer would pick a bystander. A huge size must also fail quietly.
+ */
+#define VMMEM_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 
 static struct page **vmmem_page_array(unsigned long npages)
 {
-	/* A huge user-chosen size must fail quietly, not warn. */
-	return kvcalloc(npages, sizeof(struct page *),
-			GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	return kvcalloc(npages, sizeof(struct page *), VMMEM_GFP);
 }
 
+/* Drops our references: mappings hold their own, pages outlive us. */
 static void vmmem_pages_put(struct page **pages, unsigned long n)
 {
 	unsigned long i;
 
-	/* Mappings hold their own references: pages outlive the region. */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		put_page(pages[i]);
+		if (i % VMMEM_PIN_CHUNK == VMMEM_PIN_CHUNK - 1)
+			cond_resched();
+	}
 }
 
 int vmmem_pages_alloc(struct vmmem_region *r)
@@ -43,26 +59,54 @@ int vmmem_pages_alloc(struct vmmem_region *r)
 		return -ENOMEM;
 
 	for (i = 0; i < r->npages; i++) {
-		/* Zeroed: a guest must not see another tenant's data. */
-		r->pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO |
-					 __GFP_NOWARN);
-		if (!r->pages[i])
-			goto fail;
 		if (!(i % VMMEM_PIN_CHUNK)) {
 			if (fatal_signal_pending(current))
-				goto fail_page;
+				goto fail;
 			cond_resched();
 		}
+		/* Zeroed: a guest must not see another tenant's data. */
+		r->pages[i] = alloc_page(VMMEM_GFP | __GFP_ZERO);
+		if (!r->pages[i])
+			goto fail;
 	}
 	return 0;
 
-fail_page:
-	i++;
 fail:
 	vmmem_pages_put(r->pages, i);
 	kvfree(r->pages);
 	r->pages = NULL;
 	return fatal_signal_pending(current) ? -EINTR : -ENOMEM;
+}
+
+/*
+ * Memory whose pages can be pinned for as long as a guest lives: private
+ * mappings (a writable pin gives anonymous pages), shmem and memfd, and
+ * hugetlbfs. A shared mapping of any other file is refused: its pages
+ * belong to a filesystem that must see them written back, which a
+ * long-term pin defeats (6.12's GUP refuses such pins, 6.1's does not).
+ */
+static bool vmmem_vma_pinnable(struct vm_area_struct *vma)
+{
+	if (is_vm_hugetlb_page(vma) || !(vma->vm_flags & VM_SHARED))
+		return true;
+	return vma->vm_file &&
+	       file_inode(vma->vm_file)->i_sb->s_magic == TMPFS_MAGIC;
+}
+
+/* Caller holds mmap_read_lock(mm). -EFAULT for a hole. */
+static int vmmem_range_pinnable(struct mm_struct *mm, unsigned long start,
+				unsigned long end)
+{
+	while (start < end) {
+		struct vm_area_struct *vma = find_vma(mm, start);
+
+		if (!vma || vma->vm_start > start)
+			return -EFAULT;
+		if (!vmmem_vma_pinnable(vma))
+			return -EOPNOTSUPP;
+		start = vma->vm_end;
+	}
+	return 0;
 }
 
 /* Pinned pages must be ordinary memory the module can kmap and copy. */
@@ -76,43 +120,88 @@ static bool vmmem_pages_valid(struct page **pages, unsigned long n)
 	return true;
 }
 
-static void vmmem_unaccount(struct vmmem_region *r)
+/*
+ * The RLIMIT_MEMLOCK charge goes to the user, as io_uring's does: a pin
+ * outlives exec() and the pinning process (the open file holds it), and
+ * so must its charge. Unless the caller has CAP_IPC_LOCK, the user's
+ * pinned pages may not exceed the caller's limit. The pinning mm shows
+ * them as VmPin.
+ */
+static int vmmem_charge(struct vmmem_region *r)
 {
-	/* An exited mm has no limit left to give back to. */
-	if (mmget_not_zero(r->locked_mm)) {
-		account_locked_vm(r->locked_mm, r->npages, false);
-		mmput(r->locked_mm);
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	struct user_struct *user = current_user();
+	long cur;
+
+	if (!capable(CAP_IPC_LOCK)) {
+		cur = atomic_long_read(&user->locked_vm);
+		do {
+			if (r->npages > limit || cur > limit - r->npages)
+				return -ENOMEM;
+		} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur,
+						  cur + r->npages));
+		r->locked_user = get_uid(user);
 	}
-	mmdrop(r->locked_mm);
-	r->locked_mm = NULL;
+	r->pinned_mm = current->mm;
+	mmgrab(r->pinned_mm);
+	atomic64_add(r->npages, &r->pinned_mm->pinned_vm);
+	return 0;
+}
+
+static void vmmem_uncharge(struct vmmem_region *r)
+{
+	if (r->locked_user) {
+		atomic_long_sub(r->npages, &r->locked_user->locked_vm);
+		free_uid(r->locked_user);
+		r->locked_user = NULL;
+	}
+	atomic64_sub(r->npages, &r->pinned_mm->pinned_vm);
+	mmdrop(r->pinned_mm);
+	r->pinned_mm = NULL;
+}
+
+static void vmmem_unpin(struct vmmem_region *r, unsigned long n, bool dirty)
+{
+	unsigned long i, k;
+
+	for (i = 0; i < n; i += k) {
+		k = min(n - i, VMMEM_PIN_CHUNK);
+		unpin_user_pages_dirty_lock(r->pages + i, k, dirty);
+		cond_resched();
+	}
 }
 
 int vmmem_pages_pin(struct vmmem_region *r)
 {
+	struct mm_struct *mm = current->mm;
 	unsigned long pinned = 0;
-	int ret;
+	long ret;
 
 	r->pages = vmmem_page_array(r->npages);
 	if (!r->pages)
 		return -ENOMEM;
-
-	/* Checks RLIMIT_MEMLOCK unless the caller has CAP_IPC_LOCK. */
-	ret = account_locked_vm(current->mm, r->npages, true);
+	ret = vmmem_charge(r);
 	if (ret)
 		goto free_array;
-	r->locked_mm = current->mm;
-	mmgrab(r->locked_mm);
 
 	while (pinned < r->npages) {
-		int chunk = min_t(unsigned long, r->npages - pinned,
-				  VMMEM_PIN_CHUNK);
+		unsigned long start = r->user_addr + pinned * PAGE_SIZE;
+		unsigned long chunk = min(r->npages - pinned, VMMEM_PIN_CHUNK);
 
-		ret = pin_user_pages_fast(r->user_addr + pinned * PAGE_SIZE,
-					  chunk, FOLL_WRITE | FOLL_LONGTERM,
-					  r->pages + pinned);
+		ret = mmap_read_lock_killable(mm);
+		if (ret)
+			goto unpin;
+		/* Checked under the lock that keeps the mappings as they are. */
+		ret = vmmem_range_pinnable(mm, start, start + chunk * PAGE_SIZE);
+		if (!ret)
+			ret = vmmem_pin_user_pages(start, chunk,
+						   FOLL_WRITE | FOLL_LONGTERM,
+						   r->pages + pinned);
+		mmap_read_unlock(mm);
 		if (ret <= 0) {
 			/* Unmapped, read-only or unpinnable memory. */
-			if (ret != -ENOMEM && ret != -EINTR)
+			if (!ret || (ret != -ENOMEM && ret != -EINTR &&
+				     ret != -EOPNOTSUPP))
 				ret = -EFAULT;
 			goto unpin;
 		}
@@ -131,8 +220,8 @@ int vmmem_pages_pin(struct vmmem_region *r)
 	return 0;
 
 unpin:
-	unpin_user_pages(r->pages, pinned);
-	vmmem_unaccount(r);
+	vmmem_unpin(r, pinned, false);
+	vmmem_uncharge(r);
 free_array:
 	kvfree(r->pages);
 	r->pages = NULL;
@@ -140,26 +229,50 @@ free_array:
 }
 
 /*
- * One contiguous kernel view of the region, as the VMM has in its own
+ * Contiguous kernel views of the region, as the VMM has in its own
  * mapping: a copy that spans pages is then one copy, not a call per page.
- * It costs a page-table entry per page. Without it (no vmalloc space, or a
- * single page) copies go page by page through the direct map.
+ * They cost a page-table entry per page, and are made in 128 MiB pieces
+ * so that making and dropping them reschedules. Where a piece cannot be
+ * made (no vmalloc space), copies go page by page through the direct map.
  */
-void vmmem_pages_map(struct vmmem_region *r)
+int vmmem_pages_map(struct vmmem_region *r)
 {
-	if (r->npages > 1 && r->npages <= UINT_MAX)
-		r->vaddr = vmap(r->pages, r->npages, VM_MAP, PAGE_KERNEL);
+	unsigned long i, n = DIV_ROUND_UP(r->npages, VMMEM_VMAP_PAGES);
+
+	if (r->npages < 2)
+		return 0;
+	r->vmaps = kvcalloc(n, sizeof(*r->vmaps), VMMEM_GFP);
+	if (!r->vmaps)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned long first = i * VMMEM_VMAP_PAGES;
+
+		r->vmaps[i] = vmap(r->pages + first,
+				   min(r->npages - first, VMMEM_VMAP_PAGES),
+				   VM_MAP, PAGE_KERNEL);
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+	}
+	return 0;
 }
 
 void vmmem_pages_release(struct vmmem_region *r)
 {
-	if (r->vaddr)
-		vunmap(r->vaddr);
+	unsigned long i;
+
+	if (r->vmaps) {
+		for (i = 0; i < DIV_ROUND_UP(r->npages, VMMEM_VMAP_PAGES); i++) {
+			if (r->vmaps[i])
+				vunmap(r->vmaps[i]);
+			cond_resched();
+		}
+		kvfree(r->vmaps);
+	}
 	if (vmmem_region_user(r)) {
 		/* We may have written them: let the owner's fs know. */
-		unpin_user_pages_dirty_lock(r->pages, r->npages,
-					    !(r->flags & VMMEM_REGION_READONLY));
-		vmmem_unaccount(r);
+		vmmem_unpin(r, r->npages, !vmmem_region_ro(r));
+		vmmem_uncharge(r);
 	} else {
 		vmmem_pages_put(r->pages, r->npages);
 	}

@@ -2,19 +2,23 @@
 /*
  * The region table of one guest address space.
  *
- * Writers (add, remove) serialise on space->lock. Readers find regions in
- * the RCU-mode maple tree without a lock, inside srcu_read_lock(), so they
- * may sleep in copy_to_user(); remove unpublishes a region, waits for those
- * readers with synchronize_srcu() and only then releases its pages.
+ * Writers (add, remove) and mmap() serialise on space->lock, which is
+ * never held while user memory is touched: a userfaultfd or FUSE page
+ * cannot make another caller wait for it. Walks (walk.c) find regions in
+ * the RCU-mode GPA tree without a lock; a region enters that tree last,
+ * when nothing can fail any more, so no reader ever sees a region whose
+ * add fails. Remove unpublishes a region, waits for the walks with
+ * synchronize_srcu() and only then releases its pages.
  */
 #include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/pagemap.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
-#include "vmmem.h"
+#include "internal.h"
 
 /* mmap offsets stay below 2^62 so that any off_t and pgoff can hold them. */
 #define VMMEM_MMAP_LIMIT	BIT_ULL(62)
@@ -22,9 +26,9 @@
 void vmmem_space_init(struct vmmem_space *s)
 {
 	mutex_init(&s->lock);
-	/* Both trees have lockless readers (copies; mmap): RCU mode. */
+	/* Walks read the GPA tree without a lock; mmap() takes s->lock. */
 	mt_init_flags(&s->by_gpa, MT_FLAGS_USE_RCU);
-	mt_init_flags(&s->by_pgoff, MT_FLAGS_USE_RCU);
+	mt_init(&s->by_pgoff);
 	xa_init_flags(&s->by_id, XA_FLAGS_ALLOC1);
 }
 
@@ -50,7 +54,6 @@ void vmmem_space_destroy(struct vmmem_space *s)
 	 */
 	mt_clear_in_rcu(&s->by_gpa);
 	mtree_destroy(&s->by_gpa);
-	mt_clear_in_rcu(&s->by_pgoff);
 	mtree_destroy(&s->by_pgoff);
 	mutex_destroy(&s->lock);
 }
@@ -73,16 +76,37 @@ static void vmmem_tree_erase(struct maple_tree *mt, unsigned long first,
 }
 
 /*
- * Publishes @r: assigns its id and mmap offset. Caller holds s->lock and
- * bumps the generation once the add is certain.
+ * Writes the new region's id and mmap offset back to the caller without
+ * faulting (the caller holds s->lock). Returns -EAGAIN if that needs a
+ * fault: the caller drops the lock, faults the argument in and retries.
  */
-static int vmmem_table_insert(struct vmmem_space *s, struct vmmem_region *r)
+static int vmmem_add_answer(struct vmmem_region_add __user *uarg,
+			    const struct vmmem_region *r)
 {
+	int ret;
+
+	pagefault_disable();
+	ret = put_user(r->id, &uarg->id) ||
+	      put_user(r->mmap_offset, &uarg->mmap_offset);
+	pagefault_enable();
+	return ret ? -EAGAIN : 0;
+}
+
+/*
+ * Publishes @r and answers the caller, or fails having changed nothing.
+ * Caller holds s->lock.
+ */
+static int vmmem_table_insert(struct vmmem_space *s, struct vmmem_region *r,
+			      struct vmmem_region_add __user *uarg)
+{
+	unsigned long index = r->gpa;
 	u64 mmap_end = s->mmap_end;
 	int ret;
 
 	if (s->nr_regions >= READ_ONCE(vmmem_max_regions))
 		return -ENOSPC;
+	if (mt_find(&s->by_gpa, &index, vmmem_region_last(r)))
+		return -EEXIST;
 	if (!vmmem_region_user(r)) {
 		if (check_add_overflow(mmap_end, r->size, &mmap_end) ||
 		    mmap_end > VMMEM_MMAP_LIMIT)
@@ -94,7 +118,10 @@ static int vmmem_table_insert(struct vmmem_space *s, struct vmmem_region *r)
 			      &s->next_id, GFP_KERNEL_ACCOUNT);
 	if (ret < 0)
 		return ret == -EBUSY ? -ENOSPC : ret;
-
+	/* Only now can the caller learn the id; no one else can yet. */
+	ret = vmmem_add_answer(uarg, r);
+	if (ret)
+		goto erase_id;
 	if (!vmmem_region_user(r)) {
 		ret = mtree_insert_range(&s->by_pgoff, vmmem_region_pgoff(r),
 					 vmmem_region_pgoff(r) + r->npages - 1,
@@ -102,14 +129,15 @@ static int vmmem_table_insert(struct vmmem_space *s, struct vmmem_region *r)
 		if (ret)
 			goto erase_id;
 	}
-	/* Last: from here on lockless readers can find the region. */
+	/* Last, and it cannot be undone: from here on walks find @r. */
 	ret = mtree_insert_range(&s->by_gpa, r->gpa, vmmem_region_last(r), r,
 				 GFP_KERNEL_ACCOUNT);
 	if (ret)
 		goto erase_pgoff;
 
-	s->mmap_end = mmap_end;
+	WRITE_ONCE(s->mmap_end, mmap_end);
 	s->nr_regions++;
+	WRITE_ONCE(s->generation, s->generation + 1);
 	return 0;
 
 erase_pgoff:
@@ -122,8 +150,8 @@ erase_id:
 }
 
 /*
- * Unpublishes @r; the caller bumps the generation, and frees @r after
- * synchronize_srcu(). Caller holds s->lock.
+ * Unpublishes @r and bumps the generation, so that walks drop their hints;
+ * the caller frees @r after synchronize_srcu(). Caller holds s->lock.
  */
 static void vmmem_table_erase(struct vmmem_space *s, struct vmmem_region *r)
 {
@@ -133,15 +161,18 @@ static void vmmem_table_erase(struct vmmem_space *s, struct vmmem_region *r)
 				 vmmem_region_pgoff(r) + r->npages - 1);
 	xa_erase(&s->by_id, r->id);
 	s->nr_regions--;
+	WRITE_ONCE(s->generation, s->generation + 1);
 }
 
 /* An early check, so a doomed add allocates nothing; insert checks again. */
 static int vmmem_table_precheck(struct vmmem_space *s, u64 gpa, u64 last)
 {
 	unsigned long index = gpa;
-	int ret = 0;
+	int ret;
 
-	mutex_lock(&s->lock);
+	ret = mutex_lock_killable(&s->lock);
+	if (ret)
+		return ret;
 	if (s->nr_regions >= READ_ONCE(vmmem_max_regions))
 		ret = -ENOSPC;
 	else if (mt_find(&s->by_gpa, &index, last))
@@ -155,7 +186,6 @@ long vmmem_ioctl_add(struct vmmem_space *s, void __user *argp)
 	struct vmmem_region_add __user *uarg = argp;
 	struct vmmem_region_add arg;
 	struct vmmem_region *r;
-	bool published = false;
 	u64 end;
 	int ret;
 
@@ -192,32 +222,29 @@ long vmmem_ioctl_add(struct vmmem_space *s, void __user *argp)
 		kfree(r);
 		return ret;
 	}
-	vmmem_pages_map(r);
+	ret = vmmem_pages_map(r);
 
-	mutex_lock(&s->lock);
-	ret = vmmem_table_insert(s, r);
-	/*
-	 * Answer under the lock: if the caller cannot learn the id, undo
-	 * before anyone can remove the region or see the generation move.
-	 * (s->lock is never taken under mmap_lock, so faulting here is fine.)
-	 */
-	if (!ret && (put_user(r->id, &uarg->id) ||
-		     put_user(r->mmap_offset, &uarg->mmap_offset))) {
-		vmmem_table_erase(s, r);
-		if (!vmmem_region_user(r))
-			s->mmap_end = r->mmap_offset;
-		ret = -EFAULT;
-		published = true;
+	while (!ret) {
+		ret = mutex_lock_killable(&s->lock);
+		if (ret)
+			break;
+		ret = vmmem_table_insert(s, r, uarg);
+		mutex_unlock(&s->lock);
+		if (ret != -EAGAIN)
+			break;
+		/* Fault the answer in with no lock held, then try again. */
+		if (fault_in_safe_writeable((char __user *)&uarg->id,
+					    sizeof(*uarg) -
+					    offsetof(typeof(*uarg), id)))
+			ret = -EFAULT;
+		else if (fatal_signal_pending(current))
+			ret = -EINTR;
+		else
+			ret = 0;
 	}
-	if (!ret)
-		s->generation++;
-	mutex_unlock(&s->lock);
-	if (ret) {
-		/* Lockless readers may have found it meanwhile. */
-		if (published)
-			synchronize_srcu(&s->srcu);
+	/* A failed add was never in the GPA tree: no walk can have it. */
+	if (ret)
 		vmmem_region_free(r);
-	}
 	return ret;
 }
 
@@ -225,6 +252,7 @@ long vmmem_ioctl_remove(struct vmmem_space *s, void __user *argp)
 {
 	struct vmmem_region_remove arg;
 	struct vmmem_region *r;
+	int ret;
 
 	if (copy_from_user(&arg, argp, sizeof(arg)))
 		return -EFAULT;
@@ -237,7 +265,9 @@ long vmmem_ioctl_remove(struct vmmem_space *s, void __user *argp)
 		return -EINVAL;
 	}
 
-	mutex_lock(&s->lock);
+	ret = mutex_lock_killable(&s->lock);
+	if (ret)
+		return ret;
 	if (arg.flags & VMMEM_REMOVE_BY_ADDR) {
 		r = mtree_load(&s->by_gpa, arg.guest_addr);
 		if (r && (r->gpa != arg.guest_addr || r->size != arg.size))
@@ -250,11 +280,13 @@ long vmmem_ioctl_remove(struct vmmem_space *s, void __user *argp)
 		return -ENOENT;
 	}
 	vmmem_table_erase(s, r);
-	s->generation++;
 	mutex_unlock(&s->lock);
 
-	/* Copies that found @r finish before its pages go. */
-	synchronize_srcu(&s->srcu);
+	/*
+	 * Walks that found @r finish before its pages go. They hold no user
+	 * fault and pause at every budget, so this wait is short.
+	 */
+	synchronize_srcu(&vmmem_srcu);
 	vmmem_region_free(r);
 	return 0;
 }
@@ -273,16 +305,39 @@ static void vmmem_region_info(const struct vmmem_region *r,
 					       VMMEM_BACKING_KERNEL;
 }
 
-long vmmem_ioctl_list(struct vmmem_space *s, void __user *argp)
+/*
+ * Copies the table to @uinfo under the lock that makes it one snapshot,
+ * without faulting: -EAGAIN if the array must be faulted in first.
+ */
+static int vmmem_list_copy(struct vmmem_space *s,
+			   struct vmmem_region_info __user *uinfo)
 {
-	struct vmmem_region_list __user *uarg = argp;
-	struct vmmem_region_info __user *uinfo;
-	struct vmmem_region_list arg;
 	struct vmmem_region_info info;
 	struct vmmem_region *r;
 	unsigned long index = 0;
 	unsigned int i = 0;
 	int ret = 0;
+
+	pagefault_disable();
+	mt_for_each(&s->by_gpa, r, index, ULONG_MAX) {
+		vmmem_region_info(r, &info);
+		if (copy_to_user(&uinfo[i++], &info, sizeof(info))) {
+			ret = -EAGAIN;
+			break;
+		}
+	}
+	pagefault_enable();
+	return ret;
+}
+
+long vmmem_ioctl_list(struct vmmem_space *s, void __user *argp)
+{
+	struct vmmem_region_list __user *uarg = argp;
+	struct vmmem_region_info __user *uinfo;
+	struct vmmem_region_list arg;
+	u32 count;
+	u64 gen;
+	int ret;
 
 	if (copy_from_user(&arg, argp, sizeof(arg)))
 		return -EFAULT;
@@ -290,25 +345,27 @@ long vmmem_ioctl_list(struct vmmem_space *s, void __user *argp)
 		return -EINVAL;
 	uinfo = u64_to_user_ptr(arg.regions);
 
-	/* The lock makes the list and its generation one snapshot. */
-	mutex_lock(&s->lock);
-	if (arg.count < s->nr_regions) {
-		ret = -E2BIG;
-	} else {
-		mt_for_each(&s->by_gpa, r, index, ULONG_MAX) {
-			vmmem_region_info(r, &info);
-			if (copy_to_user(&uinfo[i++], &info, sizeof(info))) {
-				ret = -EFAULT;
-				break;
-			}
-		}
+	for (;;) {
+		ret = mutex_lock_killable(&s->lock);
+		if (ret)
+			return ret;
+		count = s->nr_regions;
+		gen = s->generation;
+		ret = arg.count < count ? -E2BIG : vmmem_list_copy(s, uinfo);
+		mutex_unlock(&s->lock);
+		if (ret != -EAGAIN)
+			break;
+		/* Fault the array in with no lock held, then try again. */
+		if (fault_in_safe_writeable((char __user *)uinfo,
+					    array_size(count, sizeof(*uinfo))))
+			ret = -EFAULT;
+		else if (fatal_signal_pending(current))
+			ret = -EINTR;
+		if (ret != -EAGAIN)
+			break;
 	}
-	arg.count = s->nr_regions;
-	arg.generation = s->generation;
-	mutex_unlock(&s->lock);
 
-	if (put_user(arg.count, &uarg->count) ||
-	    put_user(arg.generation, &uarg->generation))
+	if (put_user(count, &uarg->count) || put_user(gen, &uarg->generation))
 		return -EFAULT;
 	return ret;
 }
@@ -326,11 +383,11 @@ long vmmem_ioctl_find(struct vmmem_space *s, void __user *argp)
 	if (arg.reserved)
 		return -EINVAL;
 
-	idx = srcu_read_lock(&s->srcu);
+	idx = srcu_read_lock(&vmmem_srcu);
 	r = vmmem_find(s, arg.guest_addr);
 	if (r)
 		vmmem_region_info(r, &arg.region);
-	srcu_read_unlock(&s->srcu, idx);
+	srcu_read_unlock(&vmmem_srcu, idx);
 
 	if (!r)
 		return -ENXIO;

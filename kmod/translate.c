@@ -6,7 +6,7 @@
  */
 #include <linux/uaccess.h>
 
-#include "vmmem.h"
+#include "internal.h"
 
 long vmmem_ioctl_translate(struct vmmem_space *s, void __user *argp)
 {
@@ -14,9 +14,10 @@ long vmmem_ioctl_translate(struct vmmem_space *s, void __user *argp)
 	struct vmmem_slice __user *uslices;
 	struct vmmem_translate t;
 	struct vmmem_slice slice;
+	struct vmmem_walk w;
 	u32 i = 0;
 	u64 done = 0;
-	int idx, ret = 0;
+	int ret = 0;
 
 	if (copy_from_user(&t, argp, sizeof(t)))
 		return -EFAULT;
@@ -24,9 +25,9 @@ long vmmem_ioctl_translate(struct vmmem_space *s, void __user *argp)
 		return -EINVAL;
 	uslices = u64_to_user_ptr(t.slices);
 
-	idx = srcu_read_lock(&s->srcu);
+	vmmem_walk_begin(&w, s);
 	while (done < t.len) {
-		struct vmmem_region *r = vmmem_find(s, t.guest_addr + done);
+		struct vmmem_region *r = vmmem_walk_find(&w, t.guest_addr + done);
 		u64 off;
 
 		/* vm-memory stops for good at the first hole. */
@@ -48,14 +49,17 @@ long vmmem_ioctl_translate(struct vmmem_space *s, void __user *argp)
 		slice.user_addr = vmmem_region_user(r) ? r->user_addr + off : 0;
 		slice.region_id = r->id;
 		slice.flags = r->flags;
-		if (copy_to_user(&uslices[i], &slice, sizeof(slice))) {
-			ret = -EFAULT;
+		ret = vmmem_walk_copy_to_user(&w, &uslices[i], &slice,
+					      sizeof(slice));
+		if (ret)
 			break;
-		}
 		i++;
 		done += slice.len;
+		ret = vmmem_walk_charge(&w, 0);
+		if (ret)
+			break;
 	}
-	srcu_read_unlock(&s->srcu, idx);
+	vmmem_walk_end(&w);
 
 	if (put_user(i, &uarg->count) || put_user(done, &uarg->done))
 		return -EFAULT;

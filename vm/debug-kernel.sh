@@ -62,6 +62,16 @@ CONFIG_FAULT_INJECTION=y
 CONFIG_FAILSLAB=y
 CONFIG_FAIL_PAGE_ALLOC=y
 CONFIG_FAULT_INJECTION_DEBUG_FS=y
+CONFIG_SOFTLOCKUP_DETECTOR=y
+CONFIG_DETECT_HUNG_TASK=y
+CONFIG_USERFAULTFD=y
+CONFIG_FUSE_FS=y
+CONFIG_BLK_DEV_LOOP=y
+CONFIG_EXT4_FS=y
+CONFIG_KVM=y
+CONFIG_KVM_AMD=y
+CONFIG_DRM=y
+CONFIG_DRM_VMWGFX=m
 CFG
 
 echo "debug kernel: building (about 20 min on 2 cores; log: $log)" >&2
@@ -71,7 +81,9 @@ echo "debug kernel: building (about 20 min on 2 cores; log: $log)" >&2
 	scripts/kconfig/merge_config.sh -m .config \
 		kernel/configs/kvm_guest.config "$out/debug.config"
 	make -s olddefconfig
-	for opt in KASAN PROVE_LOCKING DEBUG_KMEMLEAK FAILSLAB MODULES; do
+	for opt in KASAN PROVE_LOCKING DEBUG_KMEMLEAK FAILSLAB MODULES \
+		USERFAULTFD FUSE_FS DETECT_HUNG_TASK SOFTLOCKUP_DETECTOR \
+		BLK_DEV_LOOP EXT4_FS KVM_AMD MAPPING_DIRTY_HELPERS; do
 		grep -q "^CONFIG_$opt=y" .config ||
 			{ echo "debug kernel: CONFIG_$opt did not stick" >&2; exit 1; }
 	done

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* vmmem module internals: one guest address space per open file. */
+#ifndef _VMMEM_INTERNAL_H
+#define _VMMEM_INTERNAL_H
+
+#include <linux/fs.h>
+#include <linux/maple_tree.h>
+#include <linux/mutex.h>
+#include <linux/srcu.h>
+#include <linux/types.h>
+#include <linux/xarray.h>
+#include <linux/vmmem.h>
+
+#if BITS_PER_LONG < 64
+#error "vmmem keys its trees by 64-bit guest addresses"
+#endif
+
+struct mm_struct;
+struct page;
+struct user_struct;
+
+/* A region is mapped in vmap()s of 128 MiB: a copy never crosses one. */
+#define VMMEM_VMAP_PAGES	(1UL << 15)
+#define VMMEM_VMAP_BYTES	(VMMEM_VMAP_PAGES << PAGE_SHIFT)
+
+/*
+ * A region never changes after it is published in by_gpa; readers find it
+ * under srcu_read_lock(&vmmem_srcu) and it is freed only after
+ * synchronize_srcu(). One SRCU domain serves every open file: an open
+ * costs no per-CPU memory, and no reader holds it for long (walk.c).
+ */
+extern struct srcu_struct vmmem_srcu;
+
+struct vmmem_region {
+	u64 gpa;
+	u64 size;
+	u64 user_addr;		/* 0 for kernel-backed regions */
+	u64 mmap_offset;	/* VMMEM_NO_MMAP for user-backed regions */
+	u32 id;
+	u32 flags;		/* VMMEM_REGION_* */
+	unsigned long npages;
+	struct page **pages;
+	void **vmaps;		/* VMMEM_VMAP_PAGES pages each, or NULL */
+	/* user-backed: the RLIMIT_MEMLOCK charge and the VmPin figure */
+	struct user_struct *locked_user;	/* NULL with CAP_IPC_LOCK */
+	struct mm_struct *pinned_mm;
+};
+
+struct vmmem_space {
+	/*
+	 * Serialises table changes and mmap(). Never held while touching user
+	 * memory or taking mmap_lock: mmap() takes it under mmap_lock.
+	 */
+	struct mutex lock;
+	struct maple_tree by_gpa;	/* GPA range -> region, RCU readers */
+	struct maple_tree by_pgoff;	/* mmap page offsets -> region */
+	struct xarray by_id;		/* id -> region */
+	u32 next_id;
+	unsigned int nr_regions;
+	u64 generation;			/* WRITE_ONCE: read by walks */
+	u64 mmap_end;			/* next free mmap offset, bytes */
+};
+
+static inline u64 vmmem_region_last(const struct vmmem_region *r)
+{
+	return r->gpa + r->size - 1;
+}
+
+static inline bool vmmem_region_user(const struct vmmem_region *r)
+{
+	return r->user_addr != 0;
+}
+
+static inline bool vmmem_region_ro(const struct vmmem_region *r)
+{
+	return r->flags & VMMEM_REGION_READONLY;
+}
+
+/* Caller holds srcu_read_lock(&vmmem_srcu) or s->lock. */
+static inline struct vmmem_region *vmmem_find(struct vmmem_space *s, u64 gpa)
+{
+	return mtree_load(&s->by_gpa, gpa);
+}
+
+/* The region's contiguous kernel view at @off, and its bytes, or NULL. */
+static inline void *vmmem_region_vaddr(const struct vmmem_region *r, u64 off,
+				       u64 *avail)
+{
+	void *base = r->vmaps ? r->vmaps[off / VMMEM_VMAP_BYTES] : NULL;
+	u64 in = off % VMMEM_VMAP_BYTES;
+
+	if (!base)
+		return NULL;
+	*avail = min(r->size - off, VMMEM_VMAP_BYTES - in);
+	return base + in;
+}
+
+/*
+ * walk.c: a read-side pass over the table for one ioctl.
+ *
+ * It runs inside vmmem_srcu with page faults disabled, so that no
+ * user page (userfaultfd, FUSE) can hold up a removal; user accesses that
+ * fault are retried outside the section. Work is charged to a budget kept
+ * across the whole ioctl: when it runs out the walk leaves the section,
+ * reschedules and stops at a fatal signal. Whenever the walk leaves the
+ * section, regions found before are forgotten: callers look up again.
+ */
+struct vmmem_walk {
+	struct vmmem_space *s;
+	struct vmmem_region *hint[2];	/* last two regions found */
+	u64 gen;			/* s->generation of the hint */
+	unsigned int budget;		/* pages of work before a pause */
+	int idx;			/* srcu_read_lock() */
+};
+
+void vmmem_walk_begin(struct vmmem_walk *w, struct vmmem_space *s);
+void vmmem_walk_end(struct vmmem_walk *w);
+struct vmmem_region *vmmem_walk_find(struct vmmem_walk *w, u64 gpa);
+int vmmem_walk_charge(struct vmmem_walk *w, u64 bytes);
+ssize_t vmmem_walk_fault_in(struct vmmem_walk *w, void __user *ubuf,
+			    size_t len, bool to_user);
+int vmmem_walk_copy_to_user(struct vmmem_walk *w, void __user *to,
+			    const void *from, size_t n);
+int vmmem_walk_copy_from_user(struct vmmem_walk *w, void *to,
+			      const void __user *from, size_t n);
+
+/* region.c: the table */
+void vmmem_space_init(struct vmmem_space *s);
+void vmmem_space_destroy(struct vmmem_space *s);
+long vmmem_ioctl_add(struct vmmem_space *s, void __user *argp);
+long vmmem_ioctl_remove(struct vmmem_space *s, void __user *argp);
+long vmmem_ioctl_list(struct vmmem_space *s, void __user *argp);
+long vmmem_ioctl_find(struct vmmem_space *s, void __user *argp);
+
+/* pin.c: the pages behind a region */
+int vmmem_pages_alloc(struct vmmem_region *r);
+int vmmem_pages_pin(struct vmmem_region *r);
+int vmmem_pages_map(struct vmmem_region *r);
+void vmmem_pages_release(struct vmmem_region *r);
+
+/* access.c: copies between guest memory and user buffers */
+long vmmem_ioctl_io(struct vmmem_space *s, void __user *argp, bool write);
+long vmmem_ioctl_io_batch(struct vmmem_space *s, void __user *argp,
+			  fmode_t mode);
+long vmmem_ioctl_copy(struct vmmem_space *s, void __user *argp);
+
+/* atomic.c */
+long vmmem_ioctl_atomic(struct vmmem_space *s, void __user *argp,
+			fmode_t mode);
+
+/* translate.c */
+long vmmem_ioctl_translate(struct vmmem_space *s, void __user *argp);
+
+/* fdio.c */
+long vmmem_ioctl_fd_io(struct vmmem_space *s, void __user *argp,
+		       bool to_guest);
+
+/* mmap.c */
+int vmmem_mmap(struct file *file, struct vm_area_struct *vma);
+loff_t vmmem_llseek(struct file *file, loff_t offset, int whence);
+
+extern unsigned int vmmem_max_regions;
+
+#endif /* _VMMEM_INTERNAL_H */
