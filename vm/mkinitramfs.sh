@@ -3,6 +3,10 @@
 #   vm/mkinitramfs.sh OUT.cpio.gz MODULE.ko [TESTDIR|-] [CMDFILE|-] [BIN...]
 # TESTDIR's executables go to /tests, CMDFILE (a shell script run instead of
 # the tests) to /cmd, each BIN to /bin. Binaries must be static.
+# MODULES_REL and MODULES name distribution modules to load before vmmem.ko:
+# they and their dependencies go to /modules, in load order (/modules/order),
+# decompressed (busybox insmod reads no .ko.xz). A module the kernel has
+# built in, or a kernel without /lib/modules (the debug kernel), is skipped.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,6 +33,28 @@ if [ "$tests" != - ]; then
 	done
 fi
 [ "$cmd" = - ] || cp "$cmd" "$stage/cmd"
+
+mdir=/lib/modules/${MODULES_REL:-none}
+mkdir -p "$stage/modules"
+: >"$stage/modules/order"
+if [ -f "$mdir/modules.dep" ]; then
+	# Each wanted module after its dependencies (modules.dep lists them
+	# nearest first), each once.
+	for m in ${MODULES:-}; do
+		awk -v m="$m" -F': *' '{
+			n = $1; sub(/.*\//, "", n); sub(/\.ko(\.xz)?$/, "", n)
+			gsub("-", "_", n); mm = m; gsub("-", "_", mm)
+			if (n == mm) { k = split($2, d, " "); for (i = k; i >= 1; i--) print d[i]; print $1 }
+		}' "$mdir/modules.dep"
+	done | awk '!seen[$0]++' | while read -r path; do
+		name=${path##*/}; name=${name%.xz}
+		case $path in
+		*.xz) xz -dc "$mdir/$path" >"$stage/modules/$name" ;;
+		*) cp "$mdir/$path" "$stage/modules/$name" ;;
+		esac
+		echo "$name" >>"$stage/modules/order"
+	done
+fi
 for b in "$@"; do cp "$b" "$stage/bin/"; done
 
 (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |

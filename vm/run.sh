@@ -11,9 +11,11 @@
 #
 # Environment: QEMU (qemu-system-x86_64), QEMU_ACCEL (tcg; kvm hangs on some
 # hosts), QEMU_CPU (max), QEMU_MEM (2G), QEMU_SMP (2), QEMU_APPEND (extra
-# kernel arguments), VM_TIMEOUT (600 s), KERNEL (/boot/vmlinuz-<rel>).
+# kernel arguments), VM_TIMEOUT (600 s), KERNEL (/boot/vmlinuz-<rel>),
+# VM_MODULES (distribution modules to load first: loop ext4 fuse),
+# VM_OUT (where this run's files go: build/<rel>).
 #
-# Writes build/<rel>/console.log and build/<rel>/result ("PASS FAIL SKIP").
+# Writes <out>/console.log and <out>/result ("PASS FAIL SKIP").
 # Exits non-zero on any failure: a failing or crashing test, insmod/rmmod
 # failure, no /dev/vmmem, a kernel warning/oops, or a timeout.
 set -euo pipefail
@@ -32,8 +34,8 @@ while getopts k:m:t:c:b: opt; do
 done
 [ -n "$rel" ] || { echo "usage: $0 -k RELEASE [-m KO] [-t DIR] [-c CMD] [-b BIN]..." >&2; exit 2; }
 
-out=build/$rel
-ko=${ko:-$out/src/kmod/vmmem.ko}
+out=${VM_OUT:-build/$rel}
+ko=${ko:-build/$rel/src/kmod/vmmem.ko}
 kernel=${KERNEL:-/boot/vmlinuz-$rel}
 initrd=$out/initramfs.cpio.gz
 log=$out/console.log
@@ -45,7 +47,8 @@ if [ -n "$cmd" ]; then
 	cmdfile=$out/cmd.sh
 	printf '%s\n' "$cmd" >"$cmdfile"
 fi
-vm/mkinitramfs.sh "$initrd" "$ko" "$tests" "$cmdfile" ${bins[@]+"${bins[@]}"}
+MODULES_REL=$rel MODULES=${VM_MODULES-loop ext4 fuse} \
+	vm/mkinitramfs.sh "$initrd" "$ko" "$tests" "$cmdfile" ${bins[@]+"${bins[@]}"}
 
 echo "  VM      $rel (log: $log)"
 start=$(date +%s)
@@ -77,6 +80,7 @@ if [ -z "$done_line" ]; then
 	fi
 fi
 grep -q '^VMMEM-INSMOD rc=0$' <<<"$clean" || fail "insmod vmmem.ko failed"
+! grep '^VMMEM-MODULE .* failed$' <<<"$clean" || fail "a distribution module failed to load"
 grep -q '^VMMEM-DEVNODE present=1$' <<<"$clean" || fail "/dev/vmmem missing after insmod"
 if [ -n "$done_line" ]; then
 	case $done_line in
@@ -89,7 +93,7 @@ if [ -n "$done_line" ]; then
 		fail "kernel tainted by oops/warning (tainted=$t)"
 	fi
 fi
-bad=$(grep -E 'BUG:|WARNING:|Oops|general protection|refcount_t:|list_del corruption|Call Trace|UBSAN:|KASAN:|unreferenced object' <<<"$clean" | head -n 5 || true)
+bad=$(grep -E 'BUG:|WARNING:|Oops|general protection|refcount_t:|list_del corruption|Call Trace|UBSAN:|KASAN:|unreferenced object|blocked for more than|detected stall|Out of memory|oom-kill' <<<"$clean" | head -n 5 || true)
 [ -z "$bad" ] || fail "kernel log reports a problem:"$'\n'"$bad"
 
 if [ -n "$cmd" ]; then
