@@ -87,10 +87,15 @@ fail:
  */
 static bool vmmem_vma_pinnable(struct vm_area_struct *vma)
 {
+	struct inode *inode;
+
 	if (is_vm_hugetlb_page(vma) || !(vma->vm_flags & VM_SHARED))
 		return true;
-	return vma->vm_file &&
-	       file_inode(vma->vm_file)->i_sb->s_magic == TMPFS_MAGIC;
+	if (!vma->vm_file)
+		return false;
+	/* A regular file: device nodes live on devtmpfs, a tmpfs too. */
+	inode = file_inode(vma->vm_file);
+	return S_ISREG(inode->i_mode) && inode->i_sb->s_magic == TMPFS_MAGIC;
 }
 
 /* Caller holds mmap_read_lock(mm). -EFAULT for a hole. */

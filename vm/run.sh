@@ -12,7 +12,8 @@
 # Environment: QEMU (qemu-system-x86_64), QEMU_ACCEL (tcg; kvm hangs on some
 # hosts), QEMU_CPU (max), QEMU_MEM (2G), QEMU_SMP (2), QEMU_APPEND (extra
 # kernel arguments), VM_TIMEOUT (600 s), KERNEL (/boot/vmlinuz-<rel>),
-# VM_MODULES (distribution modules to load first: loop ext4 fuse),
+# VM_MODULES (distribution modules to load first: loop, ext4 and the
+# crc32c it needs, fuse),
 # VM_OUT (where this run's files go: build/<rel>).
 #
 # Writes <out>/console.log and <out>/result ("PASS FAIL SKIP").
@@ -47,7 +48,7 @@ if [ -n "$cmd" ]; then
 	cmdfile=$out/cmd.sh
 	printf '%s\n' "$cmd" >"$cmdfile"
 fi
-MODULES_REL=$rel MODULES=${VM_MODULES-loop ext4 fuse} \
+MODULES_REL=$rel MODULES=${VM_MODULES-loop crc32c_generic ext4 fuse} \
 	vm/mkinitramfs.sh "$initrd" "$ko" "$tests" "$cmdfile" ${bins[@]+"${bins[@]}"}
 
 echo "  VM      $rel (log: $log)"
