@@ -2,8 +2,10 @@
 /*
  * vmmem user-backed regions (user_addr != 0): the caller's anonymous,
  * memfd/shmem and hugetlbfs pages are pinned long-term (FOLL_PIN), stay
- * coherent with the caller's mapping, are charged to RLIMIT_MEMLOCK unless
- * the caller has CAP_IPC_LOCK, and every pin is released on remove/close.
+ * coherent with the caller's mapping, are charged to the user's
+ * RLIMIT_MEMLOCK allowance unless the caller has CAP_IPC_LOCK (the charge
+ * lives as long as the pins, across exec and exit), and every pin is
+ * released on remove/close.
  *
  * Pin leaks are checked with /proc/vmstat nr_foll_pin_acquired -
  * nr_foll_pin_released (global counters: compared before/after).
@@ -519,6 +521,89 @@ static int root_steps(int fd, int fd2)
 	if (vm_remove_id(fd, ra.id))
 		return 3;
 	return 0;
+}
+
+/*
+ * The pins belong to the open file, which outlives exec(): so must their
+ * charge. After exec (the file kept open) nothing more fits under the
+ * same limit. Runs in the exec()ed image, before the harness.
+ */
+#define AFTER_EXEC_ENV	"VMMEM_PIN_AFTER_EXEC_FD"
+
+static void __attribute__((constructor)) after_exec(void)
+{
+	const char *e = getenv(AFTER_EXEC_ENV);
+	unsigned char *b;
+
+	if (!e)
+		return;
+	b = anon_map(32 << 10);
+	if (!b)
+		_exit(20);
+	if (vm_add(atoi(e), 0x600000, 32 << 10, ptr2u(b), 0, NULL) != -1)
+		_exit(21);	/* the charge did not survive exec */
+	_exit(errno == ENOMEM ? 0 : 22);
+}
+
+static int exec_steps(int fd, int fd2)
+{
+	unsigned char *a = anon_map(64 << 10);
+	char env[64], *argv[] = { "vmmem_pin_test", NULL };
+	char *envp[] = { env, NULL };
+
+	if (!a)
+		return 1;
+	/* the whole limit, on a file that stays open across exec */
+	if (vm_add(fd, 0x100000, 64 << 10, ptr2u(a), 0, NULL))
+		return 2;
+	if (fcntl(fd, F_SETFD, 0) || fcntl(fd2, F_SETFD, 0))
+		return 3;
+	snprintf(env, sizeof(env), "%s=%d", AFTER_EXEC_ENV, fd2);
+	execve("/proc/self/exe", argv, envp);
+	return 4;
+}
+
+TEST_F(pin, memlock_charge_survives_exec)
+{
+	ASSERT_EQ(0, run_limited(64 << 10, true, exec_steps))
+		TH_LOG("21: after exec the charge was gone");
+}
+
+/*
+ * Nor does the charge go with the pinning process: after it exits, while
+ * another process keeps the file, the same user can pin nothing more.
+ */
+static int kept_steps(int fd, int fd2)
+{
+	unsigned char *a = anon_map(64 << 10), *b = anon_map(32 << 10);
+	int status;
+	pid_t pinner;
+
+	if (!a || !b)
+		return 1;
+	pinner = fork();
+	if (!pinner)		/* pins the whole limit on fd, and exits */
+		_exit(vm_add(fd, 0x100000, 64 << 10, ptr2u(a), 0, NULL) ? 1 : 0);
+	if (pinner < 0 || waitpid(pinner, &status, 0) != pinner ||
+	    !WIFEXITED(status) || WEXITSTATUS(status))
+		return 2;
+	/* we keep fd, and with it the pins */
+	if (vm_add(fd2, 0x100000, 32 << 10, ptr2u(b), 0, NULL) != -1)
+		return 3;	/* the charge went with the pinner */
+	if (errno != ENOMEM)
+		return 4;
+	/* the last close releases the pins and the charge */
+	if (close(fd))
+		return 5;
+	if (vm_add(fd2, 0x100000, 32 << 10, ptr2u(b), 0, NULL))
+		return 6;
+	return 0;
+}
+
+TEST_F(pin, memlock_charge_stays_after_the_pinning_process_exits)
+{
+	ASSERT_EQ(0, run_limited(64 << 10, true, kept_steps))
+		TH_LOG("3: the charge went with the pinning process");
 }
 
 TEST_F(pin, cap_ipc_lock_may_exceed_rlimit_memlock)
