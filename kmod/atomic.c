@@ -121,6 +121,7 @@ long vmmem_ioctl_atomic(struct vmmem_space *s, void __user *argp,
 	struct vmmem_region *r;
 	struct vmmem_atomic a;
 	u64 off, result = 0;
+	fmode_t need;
 	char *kaddr;
 	int idx, ret;
 
@@ -129,7 +130,10 @@ long vmmem_ioctl_atomic(struct vmmem_space *s, void __user *argp,
 	ret = vmmem_atomic_check(&a);
 	if (ret)
 		return ret;
-	if (!(mode & (a.op == VMMEM_ATOMIC_LOAD ? FMODE_READ : FMODE_WRITE)))
+	/* A read-modify-write both changes guest memory and tells it. */
+	need = (a.op != VMMEM_ATOMIC_STORE ? FMODE_READ : 0) |
+	       (a.op != VMMEM_ATOMIC_LOAD ? FMODE_WRITE : 0);
+	if ((mode & need) != need)
 		return -EBADF;
 	/* Fault in @result now: an error after the access would hide it. */
 	if (put_user(0, &uarg->result))

@@ -599,6 +599,47 @@ TEST_F(api, atomic_rejected_store_wrote_nothing)
 	ASSERT_EQ(0, back);
 }
 
+/*
+ * vm-memory's order: the region is looked up first, so no memory at the
+ * address is ENXIO whatever the alignment; only inside memory is a
+ * misaligned access EINVAL, and that before a read-only region's EACCES.
+ */
+TEST_F(api, atomic_misaligned_in_a_hole_is_enxio)
+{
+	static const __u32 ops[] = { VMMEM_ATOMIC_LOAD, VMMEM_ATOMIC_STORE,
+				     VMMEM_ATOMIC_CMPXCHG, VMMEM_ATOMIC_FETCH_ADD };
+	struct vmmem_atomic a;
+	unsigned int i, size;
+
+	for (i = 0; i < ARRAY_SIZE(ops); i++) {
+		for (size = 2; size <= 8; size *= 2) {
+			atomic_init(&a, ops[i]);
+			a.size = size;
+			a.guest_addr = 0x7000001;	/* a hole */
+			ASSERT_EQ(-1, ioctl(self->fd, VMMEM_ATOMIC, &a));
+			ASSERT_EQ(ENXIO, errno) TH_LOG("op %u size %u", ops[i], size);
+			a.guest_addr = GPA + 1;		/* memory */
+			ASSERT_EQ(-1, ioctl(self->fd, VMMEM_ATOMIC, &a));
+			ASSERT_EQ(EINVAL, errno) TH_LOG("op %u size %u", ops[i], size);
+		}
+	}
+}
+
+TEST_F(api, atomic_misaligned_on_a_readonly_region_is_einval)
+{
+	struct vmmem_atomic a;
+
+	ASSERT_EQ(0, vm_add(self->fd, 0x7000000, PG, 0, VMMEM_REGION_READONLY,
+			    NULL));
+	atomic_init(&a, VMMEM_ATOMIC_STORE);
+	a.guest_addr = 0x7000004;
+	ASSERT_EQ(-1, ioctl(self->fd, VMMEM_ATOMIC, &a));
+	ASSERT_EQ(EINVAL, errno);
+	a.guest_addr = 0x7000008;
+	ASSERT_EQ(-1, ioctl(self->fd, VMMEM_ATOMIC, &a));
+	ASSERT_EQ(EACCES, errno);
+}
+
 /* --- COPY, TRANSLATE, READ_FROM_FD / WRITE_TO_FD --------------------------- */
 
 TEST_F(api, copy_unknown_flag_or_reserved_is_einval)

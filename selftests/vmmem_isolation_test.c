@@ -163,6 +163,137 @@ TEST(udev_rule_restricts_the_node_to_the_kvm_group)
 	ASSERT_NE(NULL, strstr(buf, "MODE=\"0660\""));
 }
 
+/* --- the open mode is a capability --------------------------------------- */
+
+/* The ioctl's errno, or 0. */
+static int try_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? errno : 0;
+}
+
+/*
+ * What changes guest memory or the table needs FMODE_WRITE (EBADF, as
+ * write(2) on an O_RDONLY file); what tells guest memory needs FMODE_READ;
+ * queries of the table need neither.
+ */
+static void check_mode(struct __test_metadata *_metadata, int fd, bool rd,
+		       bool wr, __u64 gpa, bool backed)
+{
+	unsigned char buf[64] = { 0 };
+	struct vmmem_region_add add = { .guest_addr = 0x7000000, .size = PG };
+	struct vmmem_region_remove rm = { .id = 9999 };
+	struct vmmem_region_info info[4];
+	struct vmmem_region_list l = { .regions = ptr2u(info), .count = 4 };
+	struct vmmem_region_find f = { .guest_addr = gpa };
+	struct vmmem_io io = { .guest_addr = gpa, .user_addr = ptr2u(buf),
+			       .len = 8 };
+	struct vmmem_io op = io;
+	struct vmmem_io_batch b = { .ops = ptr2u(&op), .count = 1 };
+	struct vmmem_atomic at = { .guest_addr = gpa, .size = 8 };
+	struct vmmem_copy cp = { .src_gpa = gpa, .dst_gpa = gpa + 8, .len = 8 };
+	struct vmmem_slice sl;
+	struct vmmem_translate t = { .guest_addr = gpa, .len = 8,
+				     .slices = ptr2u(&sl), .count = 1 };
+	struct vmmem_fd_io fio = { .guest_addr = gpa, .len = 8, .offset = 0 };
+	int ok = backed ? 0 : ENXIO;
+	int r = rd ? ok : EBADF, w = wr ? ok : EBADF, rw = rd && wr ? ok : EBADF;
+	int mfd = memfd_create("mode", MFD_CLOEXEC);
+
+	ASSERT_EQ(0, ftruncate(mfd, PG));
+	/* the table */
+	EXPECT_EQ(wr ? 0 : EBADF, try_ioctl(fd, VMMEM_ADD_REGION, &add));
+	EXPECT_EQ(wr ? ENOENT : EBADF, try_ioctl(fd, VMMEM_REMOVE_REGION, &rm));
+	EXPECT_EQ(0, try_ioctl(fd, VMMEM_LIST_REGIONS, &l));
+	EXPECT_EQ(ok, try_ioctl(fd, VMMEM_FIND_REGION, &f));
+	EXPECT_EQ(ok, try_ioctl(fd, VMMEM_TRANSLATE, &t));
+	EXPECT_EQ(VMMEM_API_VERSION, ioctl(fd, VMMEM_GET_API_VERSION));
+	/* guest memory */
+	EXPECT_EQ(r, try_ioctl(fd, VMMEM_READ, &io));
+	EXPECT_EQ(w, try_ioctl(fd, VMMEM_WRITE, &io));
+	EXPECT_EQ(r, try_ioctl(fd, VMMEM_IO_BATCH, &b));
+	op.flags = VMMEM_IO_WRITE;
+	EXPECT_EQ(w, try_ioctl(fd, VMMEM_IO_BATCH, &b));
+	EXPECT_EQ(!w, b.done_ops);	/* EBADF at op 0 */
+	EXPECT_EQ(w, try_ioctl(fd, VMMEM_COPY, &cp));
+	at.op = VMMEM_ATOMIC_LOAD;
+	EXPECT_EQ(r, try_ioctl(fd, VMMEM_ATOMIC, &at));
+	at.op = VMMEM_ATOMIC_STORE;
+	EXPECT_EQ(w, try_ioctl(fd, VMMEM_ATOMIC, &at));
+	at.op = VMMEM_ATOMIC_FETCH_ADD;
+	EXPECT_EQ(rw, try_ioctl(fd, VMMEM_ATOMIC, &at));
+	at.op = VMMEM_ATOMIC_CMPXCHG;
+	EXPECT_EQ(rw, try_ioctl(fd, VMMEM_ATOMIC, &at));
+	fio.fd = mfd;
+	EXPECT_EQ(w, try_ioctl(fd, VMMEM_READ_FROM_FD, &fio));
+	EXPECT_EQ(r, try_ioctl(fd, VMMEM_WRITE_TO_FD, &fio));
+	close(mfd);
+}
+
+/*
+ * Every open() is a new, empty address space: an O_RDONLY file never gets
+ * a region, so what it may do finds no memory.
+ */
+TEST(read_only_file_reads_but_changes_nothing)
+{
+	int fd = open(VMMEM_DEV, O_RDONLY | O_CLOEXEC);
+	struct vmmem_region_info info;
+
+	ASSERT_GE(fd, 0);
+	check_mode(_metadata, fd, true, false, 0x7000000, false);
+	ASSERT_EQ(-1, vm_find(fd, 0x7000000, &info))
+		TH_LOG("an O_RDONLY file added a region");
+	close(fd);
+}
+
+TEST(write_only_file_changes_memory_but_does_not_read_it)
+{
+	int fd = open(VMMEM_DEV, O_WRONLY | O_CLOEXEC);
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, vm_add(fd, 0x100000, PG, 0, 0, NULL));
+	check_mode(_metadata, fd, false, true, 0x100000, true);
+	/* mmap() of a file not open for reading: the kernel's EACCES */
+	ASSERT_EQ(MAP_FAILED, mmap(NULL, PG, PROT_WRITE, MAP_SHARED, fd, 0));
+	ASSERT_EQ(EACCES, errno);
+	close(fd);
+}
+
+TEST(read_write_file_may_do_everything)
+{
+	int fd = vm_open();
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, vm_add(fd, 0x100000, PG, 0, 0, NULL));
+	check_mode(_metadata, fd, true, true, 0x100000, true);
+	close(fd);
+}
+
+/* --- what an open file costs ----------------------------------------------- */
+
+/*
+ * An open file allocates its address space, charged to the caller's
+ * memory cgroup, and nothing per CPU: 256 opens move Percpu by less than
+ * a page per CPU in all.
+ */
+TEST(an_open_file_costs_no_per_cpu_memory)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_CONF), before, after;
+	int fds[256], i;
+
+	before = proc_key_value("/proc/meminfo", "Percpu");
+	ASSERT_LE(0, before);
+	for (i = 0; i < 256; i++) {
+		fds[i] = vm_open();
+		ASSERT_GE(fds[i], 0);
+	}
+	after = proc_key_value("/proc/meminfo", "Percpu");
+	for (i = 0; i < 256; i++)
+		close(fds[i]);
+	ksft_print_msg("256 opens: Percpu %+ld kB on %ld CPUs\n",
+		       after - before, cpus);
+	EXPECT_LT(after - before, 4 * cpus);
+}
+
 /* --- one open file cannot reach another's regions ---------------------- */
 
 TEST(regions_of_one_open_file_are_invisible_through_another)

@@ -262,6 +262,41 @@ TEST_F(ro, readonly_mapping_cannot_gain_write_by_mprotect)
 	ASSERT_EQ(0, munmap(m, 4 * PG));
 }
 
+/* --- guest memory is never executable ------------------------------------- */
+
+TEST_F(mm, prot_exec_mapping_is_eperm)
+{
+	void *m = vmap(self->fd, self->r.mmap_offset, SIZE,
+		       PROT_READ | PROT_EXEC, MAP_SHARED);
+
+	ASSERT_EQ(MAP_FAILED, m);
+	ASSERT_EQ(EPERM, errno);
+}
+
+TEST_F(mm, mapping_cannot_gain_exec_by_mprotect)
+{
+	void *m = vmap_rw(self->fd, self->r.mmap_offset, SIZE);
+
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_EQ(-1, mprotect(m, SIZE, PROT_READ | PROT_EXEC));
+	ASSERT_EQ(EACCES, errno);
+	ASSERT_EQ(0, munmap(m, SIZE));
+}
+
+TEST_F(ro, readonly_region_cannot_be_mapped_or_made_executable)
+{
+	void *m = vmap(self->fd, self->r.mmap_offset, PG, PROT_EXEC,
+		       MAP_SHARED);
+
+	ASSERT_EQ(MAP_FAILED, m);
+	ASSERT_EQ(EPERM, errno);
+	m = vmap(self->fd, self->r.mmap_offset, PG, PROT_READ, MAP_SHARED);
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_EQ(-1, mprotect(m, PG, PROT_READ | PROT_EXEC));
+	ASSERT_EQ(EACCES, errno);
+	ASSERT_EQ(0, munmap(m, PG));
+}
+
 /* --- user-backed regions are not mappable ---------------------------------- */
 
 TEST_F(mm, user_backed_region_has_no_mmap_offset_and_cannot_be_mapped)
