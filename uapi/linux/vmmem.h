@@ -10,9 +10,23 @@
  * reserved field and every unknown flag bit must be zero, else -EINVAL.
  * Fields are marked (in) or (out). Pointers are carried as __u64.
  *
+ * The open file's mode is a capability, as for read(2) and write(2): what
+ * changes guest memory or the region table needs a file open for writing,
+ * what tells guest memory needs one open for reading (both for a
+ * compare-exchange or fetch-add); listing, finding and translating need
+ * neither. Every open() is a new, empty address space.
+ *
+ * Calls that loop (over pages, regions or batch ops) reschedule as they go
+ * and stop at a fatal signal, whatever their size; a user buffer that must
+ * be faulted in (even one that userfaultfd or FUSE never provides) is
+ * faulted in with no lock held and without holding up any other caller:
+ * a remove never waits for it.
+ *
  * Errors common to all ioctls:
  *   -EFAULT  the ioctl argument or a user buffer it names is not accessible
  *   -EINVAL  unknown flag, non-zero reserved field, or a malformed request
+ *   -EBADF   the file is not open for reading or writing, as the call needs
+ *   -EINTR   a fatal signal arrived (the process is dying)
  *   -ENOTTY  unknown ioctl command
  */
 #ifndef _UAPI_LINUX_VMMEM_H
@@ -42,14 +56,25 @@
  * @guest_addr:  (in) guest-physical address of the first byte, page-aligned
  * @size:        (in) length in bytes, page-aligned, non-zero
  * @user_addr:   (in) 0: the module allocates zeroed pages, charged to the
- *               caller's memory cgroup; else a page-aligned address of the
- *               caller's writable memory (anonymous, memfd/shmem, hugetlbfs)
- *               whose pages are pinned long-term and charged to the caller's
- *               RLIMIT_MEMLOCK unless it has CAP_IPC_LOCK; the memory must
- *               be mapped writable, even for a VMMEM_REGION_READONLY region
+ *               caller's memory cgroup (an add that does not fit fails with
+ *               -ENOMEM: it never calls the OOM killer); else a page-aligned
+ *               address of the caller's memory, mapped writable even for a
+ *               VMMEM_REGION_READONLY region, whose pages are pinned
+ *               long-term. It must be a private mapping (anonymous memory,
+ *               or a private file mapping, whose pinned pages are then
+ *               anonymous copies), shmem (memfd, MAP_SHARED|MAP_ANONYMOUS,
+ *               a tmpfs file) or hugetlbfs; a shared mapping of any other
+ *               file (a filesystem that writes its pages back, a device,
+ *               /dev/vmmem itself) is refused. Unless the caller has
+ *               CAP_IPC_LOCK, the pages are charged to its user, as
+ *               io_uring's are: that user's pinned pages may not exceed the
+ *               caller's RLIMIT_MEMLOCK, and the charge lasts as long as the
+ *               pins (across exec(), and after the pinning process exits
+ *               while another holds the file). The pinning process shows
+ *               them as VmPin. Regions may pin the same pages more than once.
  * @flags:       (in) VMMEM_REGION_* flags
  * @id:          (out) region id, unique within this open file (ignored on
- *               input, as is @mmap_offset)
+ *               input, as is @mmap_offset; undefined after an error)
  * @mmap_offset: (out) offset to mmap() the region at (MAP_SHARED), or
  *               VMMEM_NO_MMAP for user-backed regions
  * @reserved:    must be zero
@@ -59,9 +84,12 @@
  * user_addr + size past 2^64 - 1: the end must be representable),
  * -EEXIST (overlaps a region), -ENOSPC (max_regions reached, or the mmap
  * offset space is exhausted), -ENOMEM (RLIMIT_MEMLOCK exceeded, or out of
- * memory), -EFAULT (the user range cannot be pinned, or @id cannot be
- * written back). A failed add changes nothing: not the table, not its
- * generation, not the mmap offset space.
+ * memory), -EFAULT (the user range is not mapped, or not writable, or
+ * cannot be pinned, or @id cannot be written back), -EOPNOTSUPP (the user
+ * range has a kind of memory that cannot be pinned for long, above),
+ * -EBADF (not open for writing), -EINTR. A failed add changes nothing: not
+ * the table, not its generation, not the mmap offset space; no access ever
+ * reaches a region whose add fails, not even through mmap().
  */
 struct vmmem_region_add {
 	__u64 guest_addr;
@@ -108,10 +136,13 @@ struct vmmem_region_info {
  * @reserved:   must be zero
  *
  * When the ioctl returns, accesses through this file that were running have
- * finished and no new one can reach the region. Its pages stay valid for
- * existing mmap()s until they are unmapped.
+ * finished and no new one can reach the region; an access that was waiting
+ * for its user buffer to fault in finds the region gone afterwards. The
+ * wait is short: no access holds the region while it waits for user
+ * memory. Its pages stay valid for existing mmap()s until they are
+ * unmapped.
  *
- * Errors: -ENOENT (no such region, or no exact match), -EINVAL.
+ * Errors: -ENOENT (no such region, or no exact match), -EINVAL, -EBADF.
  */
 struct vmmem_region_remove {
 	__u32 id;
@@ -176,7 +207,9 @@ struct vmmem_region_find {
  * A zero @len succeeds with @done 0 anywhere. Copies of 1, 2, 4 or 8 bytes
  * at a GPA aligned to that size are done as one access of that width.
  * Bytes copied before an error stay copied; guest bytes past @done are
- * left as they were.
+ * left as they were. A copy looks each region up as it gets there: one
+ * that runs while a region it spans is removed stops where it finds the
+ * region gone, as at a hole (short, or -ERANGE with VMMEM_IO_EXACT).
  *
  * Errors:
  *   -ENXIO   the first byte is not backed (@done is 0)
@@ -186,7 +219,9 @@ struct vmmem_region_find {
  *            with VMMEM_IO_EXACT (without it the write stops there, as at
  *            a hole, and succeeds short)
  *   -EFAULT  the user buffer faulted after @done bytes
- *   -EINTR   a fatal signal arrived during a long copy
+ *   -EINTR   a fatal signal arrived (@done bytes were copied)
+ *   -EBADF   VMMEM_READ on a file not open for reading, VMMEM_WRITE on one
+ *            not open for writing
  * Without VMMEM_IO_EXACT, a copy that stops short at a hole succeeds; the
  * ioctl returns 0 and @done says how far it got.
  */
@@ -212,7 +247,10 @@ struct vmmem_io {
  * Runs the ops in order, each with the semantics of VMMEM_READ or
  * VMMEM_WRITE (VMMEM_IO_WRITE selects), writing each op's @done back.
  * Stops at the first op that fails and returns its error; @done_ops is then
- * the index of that op. A descriptor chain maps to one call.
+ * the index of that op (-EBADF: an op the file's mode does not allow). A
+ * descriptor chain maps to one call. Each op sees the table as it is when
+ * the op starts: an op that starts after a remove or an add returned never
+ * reaches the removed region, and does reach the added one.
  */
 struct vmmem_io_batch {
 	__u64 ops;
@@ -248,14 +286,18 @@ struct vmmem_io_batch {
  * @reserved:   must be zero
  *
  * The access is one atomic access of @size bytes in guest memory, in host
- * byte order. @value and @expected must fit in @size bytes.
- * Errors: -EINVAL (unknown op, size or order; an ordering the op cannot
- * have, like a RELEASE load; a value wider than @size; @guest_addr not
- * aligned to @size: such an access could tear or cross regions), -ENXIO
- * (not backed), -EACCES (STORE, CMPXCHG or FETCH_ADD on a read-only
- * region). On error nothing is written to guest memory; @result is probed
- * before the access, so -EFAULT after it needs another thread to unmap
- * the argument meanwhile.
+ * byte order. @value and @expected must fit in @size bytes. LOAD needs a
+ * file open for reading, STORE one open for writing, CMPXCHG and FETCH_ADD
+ * both.
+ * Errors, in this order of precedence (vm-memory's: the region is looked
+ * up before the access is checked against it): -EFAULT (the argument),
+ * -EINVAL (unknown op, size or order; an ordering the op cannot have, like
+ * a RELEASE load; a value wider than @size), -EBADF, -ENXIO (no memory at
+ * @guest_addr, whatever its alignment), -EINVAL (@guest_addr not aligned
+ * to @size: such an access could tear or cross regions), -EACCES (STORE,
+ * CMPXCHG or FETCH_ADD on a read-only region). On error nothing is
+ * written to guest memory; @result is probed before the access, so
+ * -EFAULT after it needs another thread to unmap the argument meanwhile.
  */
 struct vmmem_atomic {
 	__u64 guest_addr;
@@ -277,12 +319,21 @@ struct vmmem_atomic {
  * @flags:    (in) VMMEM_IO_EXACT
  * @reserved: must be zero
  *
- * Overlapping ranges are copied as memmove() does. Both ranges may span
- * adjacent regions; the copy covers the longest prefix that is backed in
- * both (and writable at the destination) and reports it in @done.
+ * Overlapping ranges are copied as memmove() does, judged by guest address
+ * (as memmove() judges by virtual address): from the end when the
+ * destination overlaps the source from above, else from the start, a page
+ * at a time. Regions that alias the same pages (user regions over one
+ * memfd) are not overlap by guest address: between them the copy runs in
+ * that order, and may read a byte it wrote through the alias earlier.
+ * Both ranges may span adjacent regions; the copy covers the longest
+ * prefix that is backed in both (and writable at the destination) and
+ * reports it in @done; each piece checks the regions it touches again, so
+ * a destination re-added read-only meanwhile stops the copy (-EACCES with
+ * VMMEM_IO_EXACT) and is never written. Needs a file open for writing.
  * Errors: -ENXIO (first source or destination byte not backed), -EACCES
  * (a read-only destination byte: the first, or a later one with
- * VMMEM_IO_EXACT), -ERANGE (VMMEM_IO_EXACT and short at a hole).
+ * VMMEM_IO_EXACT), -ERANGE (VMMEM_IO_EXACT and short at a hole), -EINTR
+ * (@done is the prefix copied; 0 for a copy from the end).
  */
 struct vmmem_copy {
 	__u64 src_gpa;
@@ -360,8 +411,12 @@ struct vmmem_translate {
  * kernel, across adjacent regions. The data lands contiguously: a short
  * transfer ends the call (without VMMEM_FD_EXACT) or is continued at the
  * next guest byte (with it), never leaving a gap.
- * Errors: -EBADF (bad fd, or not open for the direction), -ESPIPE (an
- * offset on an unseekable file), -EINVAL (negative offset other than -1),
+ * WRITE_TO_FD into a regular file takes the filesystem's freeze protection,
+ * as write(2) does: it waits while the filesystem is frozen.
+ * Errors: -EBADF (bad fd, or @fd not open for the direction; or the vmmem
+ * file not open for writing (READ_FROM_FD) or reading (WRITE_TO_FD)),
+ * -ESPIPE (an offset on an unseekable file), -EINVAL (negative offset
+ * other than -1),
  * -ENXIO (first guest byte not backed), -ERANGE (EXACT and the guest range
  * is short), -ENODATA (EXACT and end of file first), -EIO (EXACT and the
  * file took no more bytes), -EACCES (READ_FROM_FD into a read-only
@@ -400,11 +455,13 @@ struct vmmem_fd_io {
 
 /*
  * mmap(): kernel-backed regions only, MAP_SHARED, and the range must lie
- * within one region from its mmap_offset on. Errors: -EINVAL (MAP_PRIVATE,
- * an offset that is no region's, a range past the region, a user-backed
- * region), -EACCES (PROT_WRITE on a read-only region; its mappings can
- * never gain write permission). The mapping cannot grow: mremap() fails
- * with -EFAULT (VM_DONTEXPAND).
+ * within one region from its mmap_offset on. Guest memory is never
+ * executable in the host. Errors: -EINVAL (MAP_PRIVATE, an offset that is
+ * no region's, a range past the region, a user-backed region), -EACCES
+ * (PROT_WRITE on a read-only region; its mappings can never gain write
+ * permission; and, from the kernel, any mapping of a file not open for
+ * reading), -EPERM (PROT_EXEC; mprotect() to add it fails with -EACCES).
+ * The mapping cannot grow: mremap() fails with -EFAULT (VM_DONTEXPAND).
  * Pages stay valid for the mapping after the region is removed or the file
  * closed. A fork()ed child shares the mapping: it sees the same pages.
  *
