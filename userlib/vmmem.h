@@ -120,16 +120,19 @@ int vmmem_api_version(struct vmmem *vm);
  * @gpa:       guest-physical address of its first byte, page-aligned
  * @size:      length in bytes, page-aligned, non-zero
  * @user_addr: NULL: the module allocates zeroed pages; else page-aligned,
- *             writable memory of this process (anonymous, memfd/shmem,
- *             hugetlbfs) that is pinned for the region's lifetime and
- *             charged to RLIMIT_MEMLOCK unless the caller has CAP_IPC_LOCK
+ *             writable memory of this process (anonymous or another
+ *             private mapping, memfd/shmem, hugetlbfs) that is pinned for
+ *             the region's lifetime and charged to the user's
+ *             RLIMIT_MEMLOCK allowance unless the caller has CAP_IPC_LOCK
  * @flags:     VMMEM_REGION_* flags
  * @out:       if not NULL, receives the new region's description
  *
  * Return: 0, or -EINVAL (alignment, size 0, unknown flags), -EOVERFLOW (the
  * end is not representable), -EEXIST (overlaps a region), -ENOSPC (too many
- * regions), -ENOMEM (RLIMIT_MEMLOCK, out of memory), -EFAULT (@user_addr
- * cannot be pinned). A failed add changes nothing.
+ * regions), -ENOMEM (RLIMIT_MEMLOCK, out of memory: never an OOM kill),
+ * -EFAULT (@user_addr cannot be pinned), -EOPNOTSUPP (@user_addr is in a
+ * shared mapping of a file other than shmem or hugetlbfs), -EINTR (a fatal
+ * signal). A failed add changes nothing.
  */
 int vmmem_add_region(struct vmmem *vm, uint64_t gpa, uint64_t size,
 		     void *user_addr, uint32_t flags,
@@ -501,7 +504,8 @@ int vmmem_refresh(struct vmmem *vm);
  * One single-copy-atomic access of @size bytes (vm-memory Bytes::load).
  *
  * Return: 0, or -EINVAL (size, order such as VMMEM_ORDER_RELEASE, or @gpa
- * not aligned to @size), -ENXIO (not backed). Loads work on read-only
+ * not aligned to @size), -ENXIO (not backed, whatever the alignment: as in
+ * vm-memory, the region is looked up first). Loads work on read-only
  * regions.
  */
 int vmmem_load(struct vmmem *vm, uint64_t gpa, unsigned int size, int order,

@@ -299,12 +299,14 @@ static int atomic(struct vmmem_atomic *a)
 		return -EINVAL;
 	if ((a->op == VMMEM_ATOMIC_LOAD && a->value) ||
 	    (a->op != VMMEM_ATOMIC_CMPXCHG && a->expected) ||
-	    (a->value & ~mask) || (a->expected & ~mask) ||
-	    a->guest_addr % a->size)
+	    (a->value & ~mask) || (a->expected & ~mask))
 		return -EINVAL;
+	/* the module's order: no memory before misalignment */
 	r = find(a->guest_addr);
 	if (!r)
 		return -ENXIO;
+	if (a->guest_addr % a->size)
+		return -EINVAL;
 	if (a->op != VMMEM_ATOMIC_LOAD && r->info.flags & VMMEM_REGION_READONLY)
 		return -EACCES;
 	p = r->host + (a->guest_addr - r->info.guest_addr);
