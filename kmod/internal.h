@@ -19,8 +19,8 @@ struct mm_struct;
 struct page;
 struct user_struct;
 
-/* A region is mapped in vmap()s of 128 MiB: a copy never crosses one. */
-#define VMMEM_VMAP_PAGES	(1UL << 15)
+/* A region is mapped in vmap()s of 32 MiB: a copy never crosses one. */
+#define VMMEM_VMAP_PAGES	(1UL << 13)
 #define VMMEM_VMAP_BYTES	(VMMEM_VMAP_PAGES << PAGE_SHIFT)
 
 /*

@@ -236,7 +236,7 @@ free_array:
 /*
  * Contiguous kernel views of the region, as the VMM has in its own
  * mapping: a copy that spans pages is then one copy, not a call per page.
- * They cost a page-table entry per page, and are made in 128 MiB pieces
+ * They cost a page-table entry per page, and are made in 32 MiB pieces
  * so that making and dropping them reschedules. Where a piece cannot be
  * made (no vmalloc space), copies go page by page through the direct map.
  */
