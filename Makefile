@@ -35,7 +35,7 @@ TESTS_OUT := $(CURDIR)/build/selftests
 submake = @if [ -f $(1)/Makefile ]; then $(MAKE) -C $(1) $(2); \
 	else echo "  SKIP    $(1)/ (no Makefile yet)"; fi
 
-.PHONY: all modules modules_install userlib demo-bin selftests userland \
+.PHONY: all modules modules_install userlib demo-bin selftests userland vm-tools \
 	deps check check-debug bench profile demo checkpatch sparse install clean distclean
 
 all: modules userland
@@ -46,7 +46,14 @@ modules:
 modules_install:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 
-userland: userlib demo-bin selftests
+userland: userlib demo-bin selftests vm-tools
+
+# Helpers the test VM runs besides the tests (vm/init).
+vm-tools: build/vm/kvm-hold
+
+build/vm/kvm-hold: vm/kvm-hold.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -static -Wall -Wextra -Werror -o $@ $<
 
 userlib:
 	$(call submake,userlib)

@@ -7,6 +7,8 @@
 # they and their dependencies go to /modules, in load order (/modules/order),
 # decompressed (busybox insmod reads no .ko.xz). A module the kernel has
 # built in, or a kernel without /lib/modules (the debug kernel), is skipped.
+# DYNBINS names dynamically linked programs (the vhost-user backends): each
+# goes to its own path, with the libraries ldd lists and the loader.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,6 +35,14 @@ if [ "$tests" != - ]; then
 	done
 fi
 [ "$cmd" = - ] || cp "$cmd" "$stage/cmd"
+
+for b in ${DYNBINS:-}; do
+	[ -x "$b" ] || continue
+	for f in "$b" $(ldd "$b" | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
+		mkdir -p "$stage/${f%/*}"
+		cp -L "$f" "$stage/$f"
+	done
+done
 
 mdir=/lib/modules/${MODULES_REL:-none}
 mkdir -p "$stage/modules"

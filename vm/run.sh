@@ -13,7 +13,8 @@
 # hosts), QEMU_CPU (max), QEMU_MEM (2G), QEMU_SMP (2), QEMU_APPEND (extra
 # kernel arguments), VM_TIMEOUT (600 s), KERNEL (/boot/vmlinuz-<rel>),
 # VM_MODULES (distribution modules to load first: loop, ext4 and the
-# crc32c it needs, fuse),
+# crc32c it needs, fuse, kvm-amd), VM_DYNBINS (dynamically linked programs
+# to carry: the vhost-user backends),
 # VM_OUT (where this run's files go: build/<rel>).
 #
 # Writes <out>/console.log and <out>/result ("PASS FAIL SKIP").
@@ -48,7 +49,10 @@ if [ -n "$cmd" ]; then
 	cmdfile=$out/cmd.sh
 	printf '%s\n' "$cmd" >"$cmdfile"
 fi
-MODULES_REL=$rel MODULES=${VM_MODULES-loop crc32c_generic ext4 fuse} \
+# Helpers of vm/init, if built (make vm-tools).
+[ ! -x build/vm/kvm-hold ] || bins+=(build/vm/kvm-hold)
+MODULES_REL=$rel MODULES=${VM_MODULES-loop crc32c_generic ext4 fuse kvm_amd} \
+DYNBINS=${VM_DYNBINS-/usr/bin/qemu-storage-daemon /usr/lib/qemu/virtiofsd} \
 	vm/mkinitramfs.sh "$initrd" "$ko" "$tests" "$cmdfile" ${bins[@]+"${bins[@]}"}
 
 echo "  VM      $rel (log: $log)"
@@ -94,7 +98,9 @@ if [ -n "$done_line" ]; then
 		fail "kernel tainted by oops/warning (tainted=$t)"
 	fi
 fi
-bad=$(grep -E 'BUG:|WARNING:|Oops|general protection|refcount_t:|list_del corruption|Call Trace|UBSAN:|KASAN:|unreferenced object|blocked for more than|detected stall|Out of memory|oom-kill' <<<"$clean" | head -n 5 || true)
+# A kernel warning starts its line ("WARNING: CPU: ...", lockdep's); a
+# boot message may mention the word (SRSO's "...: WARNING: See ...").
+bad=$(grep -E 'BUG:|\] WARNING:|^WARNING:|Oops|general protection|refcount_t:|list_del corruption|Call Trace|UBSAN:|KASAN:|unreferenced object|blocked for more than|detected stall|Out of memory|oom-kill' <<<"$clean" | head -n 5 || true)
 [ -z "$bad" ] || fail "kernel log reports a problem:"$'\n'"$bad"
 
 if [ -n "$cmd" ]; then
