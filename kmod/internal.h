@@ -5,6 +5,7 @@
 
 #include <linux/fs.h>
 #include <linux/maple_tree.h>
+#include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/srcu.h>
 #include <linux/types.h>
@@ -46,6 +47,14 @@ struct vmmem_region {
 	struct mm_struct *pinned_mm;
 };
 
+/* page_private() of a read-only region's module-allocated pages */
+#define VMMEM_PAGE_READONLY	1UL
+
+static inline bool vmmem_page_ro(struct page *page)
+{
+	return page_private(page) == VMMEM_PAGE_READONLY;
+}
+
 struct vmmem_space {
 	/*
 	 * Serialises table changes and mmap(). Never held while touching user
@@ -53,12 +62,13 @@ struct vmmem_space {
 	 */
 	struct mutex lock;
 	struct maple_tree by_gpa;	/* GPA range -> region, RCU readers */
-	struct maple_tree by_pgoff;	/* mmap page offsets -> region */
+	struct maple_tree by_pgoff;	/* mmap page offsets -> region, faults */
 	struct xarray by_id;		/* id -> region */
 	u32 next_id;
 	unsigned int nr_regions;
 	u64 generation;			/* WRITE_ONCE: read by walks */
 	u64 mmap_end;			/* next free mmap offset, bytes */
+	struct inode *inode;		/* its address_space: the mappings */
 };
 
 static inline u64 vmmem_region_last(const struct vmmem_region *r)
@@ -74,6 +84,11 @@ static inline bool vmmem_region_user(const struct vmmem_region *r)
 static inline bool vmmem_region_ro(const struct vmmem_region *r)
 {
 	return r->flags & VMMEM_REGION_READONLY;
+}
+
+static inline unsigned long vmmem_region_pgoff(const struct vmmem_region *r)
+{
+	return r->mmap_offset >> PAGE_SHIFT;
 }
 
 /* Caller holds srcu_read_lock(&vmmem_srcu) or s->lock. */

@@ -9,6 +9,8 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/pseudo_fs.h>
 #include <linux/slab.h>
 
 #include "internal.h"
@@ -32,17 +34,56 @@ unsigned int vmmem_max_regions = 32767;
 module_param_named(max_regions, vmmem_max_regions, uint, 0644);
 MODULE_PARM_DESC(max_regions, "Most regions one open file may hold");
 
+/*
+ * Each open file gets an anonymous inode of this pseudo filesystem, whose
+ * address_space holds that file's mappings and nobody else's (as DRM does
+ * for its files): unmap_mapping_range() and the mm's mapping helpers then
+ * act on one guest's mappings.
+ */
+#define VMMEM_FS_MAGIC	0x766d6d6d	/* "vmmm" */
+
+static int vmmem_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, VMMEM_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type vmmem_fs_type = {
+	.name		 = "vmmem",
+	.owner		 = THIS_MODULE,
+	.init_fs_context = vmmem_init_fs_context,
+	.kill_sb	 = kill_anon_super,
+};
+
+static struct vfsmount *vmmem_mnt;
+static int vmmem_mnt_count;
+
 static int vmmem_open(struct inode *inode, struct file *file)
 {
 	struct vmmem_space *s;
+	int ret;
 
 	/* All the memory an open file costs before it adds a region. */
 	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
 	if (!s)
 		return -ENOMEM;
+	ret = simple_pin_fs(&vmmem_fs_type, &vmmem_mnt, &vmmem_mnt_count);
+	if (ret)
+		goto free;
+	s->inode = alloc_anon_inode(vmmem_mnt->mnt_sb);
+	if (IS_ERR(s->inode)) {
+		ret = PTR_ERR(s->inode);
+		goto unpin;
+	}
 	vmmem_space_init(s);
+	file->f_mapping = s->inode->i_mapping;
 	file->private_data = s;
 	return 0;
+
+unpin:
+	simple_release_fs(&vmmem_mnt, &vmmem_mnt_count);
+free:
+	kfree(s);
+	return ret;
 }
 
 static int vmmem_release(struct inode *inode, struct file *file)
@@ -51,6 +92,8 @@ static int vmmem_release(struct inode *inode, struct file *file)
 
 	/* No ioctl or mmap can run: each holds a file reference. */
 	vmmem_space_destroy(s);
+	iput(s->inode);
+	simple_release_fs(&vmmem_mnt, &vmmem_mnt_count);
 	kfree(s);
 	return 0;
 }

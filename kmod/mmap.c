@@ -1,11 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mmap() of kernel-backed regions. All pages are inserted at mmap() time;
- * each mapped page holds its own reference, so a mapping stays valid
- * memory after its region is removed or the file is closed.
+ * mmap() of the file's offset space: every kernel-backed region has its
+ * own range of it, [mmap_offset, mmap_offset + size), never reused. A
+ * mapping may cover any page range of [0, lseek(SEEK_END)): the pages of
+ * each region in it are inserted at mmap() time, and each mapped page
+ * holds its own reference, so the mapping stays valid memory after its
+ * region is removed or the file is closed. An offset that is no region's
+ * (a gap, a removed region) stays unmapped: an access there is SIGBUS. A
+ * range with no page of any region is refused.
+ *
+ * Shared mappings are write-notify (page_mkwrite): every page is mapped
+ * read-only until its first write, which a read-only region's page never
+ * gets (SIGBUS). The mappings of one open file live in its own
+ * address_space (main.c), so that they can be found and changed as a set.
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/sched/signal.h>
 
 #include "compat.h"
@@ -14,8 +25,8 @@
 /* A page table's worth at a time, rescheduling in between. */
 #define VMMEM_INSERT_CHUNK	512UL
 
-static int vmmem_insert_pages(struct vm_area_struct *vma, struct page **pages,
-			      unsigned long npages)
+static int vmmem_insert_pages(struct vm_area_struct *vma, unsigned long addr,
+			      struct page **pages, unsigned long npages)
 {
 	unsigned long done = 0;
 
@@ -24,7 +35,7 @@ static int vmmem_insert_pages(struct vm_area_struct *vma, struct page **pages,
 		unsigned long left = n;
 		int ret;
 
-		ret = vm_insert_pages(vma, vma->vm_start + done * PAGE_SIZE,
+		ret = vm_insert_pages(vma, addr + done * PAGE_SIZE,
 				      pages + done, &left);
 		if (ret)
 			return ret;
@@ -36,16 +47,84 @@ static int vmmem_insert_pages(struct vm_area_struct *vma, struct page **pages,
 	return 0;
 }
 
+/*
+ * A page that was not inserted at mmap() time, or was zapped since
+ * (MADV_DONTNEED): the region's page if it is still there, else SIGBUS.
+ */
+static vm_fault_t vmmem_fault(struct vm_fault *vmf)
+{
+	struct vmmem_space *s = vmf->vma->vm_file->private_data;
+	struct vmmem_region *r;
+	struct page *page = NULL;
+	int idx;
+
+	idx = srcu_read_lock(&vmmem_srcu);
+	r = mtree_load(&s->by_pgoff, vmf->pgoff);
+	if (r) {
+		page = r->pages[vmf->pgoff - vmmem_region_pgoff(r)];
+		get_page(page);
+	}
+	srcu_read_unlock(&vmmem_srcu, idx);
+	if (!page)
+		return VM_FAULT_SIGBUS;
+	vmf->page = page;
+	return 0;
+}
+
+/*
+ * The first write to a page of a shared mapping. A read-only region's
+ * pages are marked as such (pin.c) and stay read-only, also after the
+ * region is removed.
+ */
+static vm_fault_t vmmem_page_mkwrite(struct vm_fault *vmf)
+{
+	struct page *page = vmf->page;
+
+	if (vmmem_page_ro(page))
+		return VM_FAULT_SIGBUS;
+	/* Not in any page cache: nothing to wait for, nothing to write back. */
+	lock_page(page);
+	return VM_FAULT_LOCKED;
+}
+
+static const struct vm_operations_struct vmmem_vm_ops = {
+	.fault		= vmmem_fault,
+	.page_mkwrite	= vmmem_page_mkwrite,
+};
+
+/* Inserts the pages of every region in the mapping's range. */
+static int vmmem_populate(struct vmmem_space *s, struct vm_area_struct *vma)
+{
+	unsigned long first = vma->vm_pgoff, last = first + vma_pages(vma) - 1;
+	unsigned long index = first;
+	struct vmmem_region *r;
+	int ret;
+
+	mt_for_each(&s->by_pgoff, r, index, last) {
+		unsigned long rfirst = vmmem_region_pgoff(r);
+		unsigned long from = max(first, rfirst);
+		unsigned long to = min(last, rfirst + r->npages - 1);
+
+		ret = vmmem_insert_pages(vma, vma->vm_start +
+					 ((from - first) << PAGE_SHIFT),
+					 r->pages + (from - rfirst),
+					 to - from + 1);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int vmmem_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct vmmem_space *s = file->private_data;
-	unsigned long first, npages = vma_pages(vma);
+	unsigned long index, npages = vma_pages(vma);
 	struct vmmem_region *r;
 	int ret;
 
 	/*
 	 * A private copy of guest memory would silently diverge. MAP_SHARED
-	 * of an O_RDONLY file gives a read-only mapping without VM_SHARED.
+	 * of a file not open for writing has VM_MAYSHARE, not VM_SHARED.
 	 */
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
@@ -54,26 +133,45 @@ int vmmem_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EPERM;
 	vm_flags_clear(vma, VM_MAYEXEC);
 
-	/* Under the table lock, which a remove takes to unpublish @r. */
+	/*
+	 * Under the table lock: the regions in the range stay as they are
+	 * while their pages go in, and the range ends below every offset an
+	 * add in progress may take, so a fault never finds such a region.
+	 */
 	ret = mutex_lock_killable(&s->lock);
 	if (ret)
 		return ret;
-	r = mtree_load(&s->by_pgoff, vma->vm_pgoff);
 	ret = -EINVAL;
-	if (!r)
+	if (vma->vm_pgoff > s->mmap_end >> PAGE_SHIFT ||
+	    npages > (s->mmap_end >> PAGE_SHIFT) - vma->vm_pgoff)
 		goto out;
-	first = vma->vm_pgoff - (r->mmap_offset >> PAGE_SHIFT);
-	if (npages > r->npages - first)
+	/*
+	 * Not one page of a region in it (a removed region's range, found
+	 * before the remove): a mapping of nothing is an error, so that a
+	 * client that maps what it just found learns it went.
+	 */
+	index = vma->vm_pgoff;
+	if (!mt_find(&s->by_pgoff, &index, vma->vm_pgoff + npages - 1))
 		goto out;
-	if (vmmem_region_ro(r)) {
+	/* Nothing in a range of one read-only region can ever be written. */
+	r = mtree_load(&s->by_pgoff, vma->vm_pgoff);
+	if (r && vmmem_region_ro(r) &&
+	    vma->vm_pgoff + npages <= vmmem_region_pgoff(r) + r->npages) {
 		ret = -EACCES;
 		if (vma->vm_flags & VM_WRITE)
 			goto out;
 		vm_flags_clear(vma, VM_MAYWRITE);
 	}
-	/* The mapping is the region's size or less, forever. */
-	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
-	ret = vmmem_insert_pages(vma, r->pages + first, npages);
+	/* The mapping is never expanded: offsets past it are others'. */
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_MIXEDMAP);
+	vma->vm_ops = &vmmem_vm_ops;
+	/*
+	 * page_mkwrite makes a shared mapping write-notify: its pages are
+	 * mapped read-only, as the mm will set once we return. The pages go
+	 * in now, so with that protection already.
+	 */
+	vma->vm_page_prot = vm_get_page_prot(vma->vm_flags & ~VM_SHARED);
+	ret = vmmem_populate(s, vma);
 out:
 	mutex_unlock(&s->lock);
 	return ret;

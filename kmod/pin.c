@@ -68,6 +68,9 @@ int vmmem_pages_alloc(struct vmmem_region *r)
 		r->pages[i] = alloc_page(VMMEM_GFP | __GFP_ZERO);
 		if (!r->pages[i])
 			goto fail;
+		/* Mappings keep it read-only, even after the region goes. */
+		if (vmmem_region_ro(r))
+			set_page_private(r->pages[i], VMMEM_PAGE_READONLY);
 	}
 	return 0;
 

@@ -5,10 +5,12 @@
  * Writers (add, remove) and mmap() serialise on space->lock, which is
  * never held while user memory is touched: a userfaultfd or FUSE page
  * cannot make another caller wait for it. Walks (walk.c) find regions in
- * the RCU-mode GPA tree without a lock; a region enters that tree last,
- * when nothing can fail any more, so no reader ever sees a region whose
- * add fails. Remove unpublishes a region, waits for the walks with
- * synchronize_srcu() and only then releases its pages.
+ * the RCU-mode GPA tree without a lock, page faults (mmap.c) in the
+ * offset tree; a region enters the GPA tree last, when nothing can fail
+ * any more, and the offset tree at offsets no mapping covers yet, so no
+ * reader ever sees a region whose add fails. Remove unpublishes a region,
+ * waits for the readers with synchronize_srcu() and only then releases
+ * its pages.
  */
 #include <linux/mm.h>
 #include <linux/overflow.h>
@@ -26,9 +28,9 @@
 void vmmem_space_init(struct vmmem_space *s)
 {
 	mutex_init(&s->lock);
-	/* Walks read the GPA tree without a lock; mmap() takes s->lock. */
+	/* Walks and page faults read them without a lock. */
 	mt_init_flags(&s->by_gpa, MT_FLAGS_USE_RCU);
-	mt_init(&s->by_pgoff);
+	mt_init_flags(&s->by_pgoff, MT_FLAGS_USE_RCU);
 	xa_init_flags(&s->by_id, XA_FLAGS_ALLOC1);
 }
 
@@ -54,13 +56,9 @@ void vmmem_space_destroy(struct vmmem_space *s)
 	 */
 	mt_clear_in_rcu(&s->by_gpa);
 	mtree_destroy(&s->by_gpa);
+	mt_clear_in_rcu(&s->by_pgoff);
 	mtree_destroy(&s->by_pgoff);
 	mutex_destroy(&s->lock);
-}
-
-static unsigned long vmmem_region_pgoff(const struct vmmem_region *r)
-{
-	return r->mmap_offset >> PAGE_SHIFT;
 }
 
 /*
@@ -122,6 +120,11 @@ static int vmmem_table_insert(struct vmmem_space *s, struct vmmem_region *r,
 	ret = vmmem_add_answer(uarg, r);
 	if (ret)
 		goto erase_id;
+	/*
+	 * Page faults read by_pgoff without the lock, but only at offsets of
+	 * existing mappings, all below s->mmap_end: @r's offsets are past
+	 * it until the add succeeds, so no fault finds @r if it fails.
+	 */
 	if (!vmmem_region_user(r)) {
 		ret = mtree_insert_range(&s->by_pgoff, vmmem_region_pgoff(r),
 					 vmmem_region_pgoff(r) + r->npages - 1,

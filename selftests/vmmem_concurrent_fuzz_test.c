@@ -6,7 +6,8 @@
  * can race:
  *
  *   - mmap() of a region LIST or FIND_REGION names (sometimes MAP_PRIVATE,
- *     PROT_EXEC, PROT_WRITE on a read-only region, or a page too long),
+ *     PROT_EXEC, PROT_WRITE on a read-only region, or a page too long,
+ *     which maps if the next offset is in the offset space),
  *     munmap() of the whole mapping, its head or its tail, mprotect(),
  *     mremap() (grow: must fail, shrink, move to a fresh reservation,
  *     MREMAP_DONTUNMAP: must fail), reads and writes through the mapping,
@@ -33,7 +34,7 @@
  * of the single-threaded fuzzer; a successful copy reports done <= len;
  * mmap(), mprotect() and mremap() fail exactly as the uapi and the mm say
  * (MAP_PRIVATE: EINVAL, PROT_EXEC: EPERM, a writable mapping of a
- * read-only region: EACCES, growing: EFAULT); no worker hangs (a worker
+ * read-only region alone: EACCES, growing: EFAULT); no worker hangs (a worker
  * still running GRACE s after the end fails the test); no child dies; and
  * once everything is closed, unmapped and reaped, pinned pages, locked_vm,
  * free memory and Slab are back where they started (the last two with
@@ -283,8 +284,8 @@ static void op_map(struct worker *w)
 		ok = p == MAP_FAILED && err == EINVAL;
 	else if (prot & PROT_EXEC)
 		ok = p == MAP_FAILED && err == EPERM;
-	else if (p != MAP_FAILED)
-		ok = stale || (!past && !(ro && (prot & PROT_WRITE)));
+	else if (p != MAP_FAILED)	/* past: the next offset may map */
+		ok = stale || !(ro && !past && (prot & PROT_WRITE));
 	else if (err == EACCES)
 		ok = (prot & PROT_WRITE) && (stale || ro);
 	else if (err == EINVAL && !past && !stale)
@@ -295,13 +296,26 @@ static void op_map(struct worker *w)
 	     (__u64)prot << 32 | private << 16 | past << 8 | stale);
 	if (p == MAP_FAILED)
 		return;
+	/*
+	 * What a writable mapping may write is known only for one live
+	 * region of the file we listed: a page past the region may be a
+	 * hole (SIGBUS) or a read-only region's (SIGBUS on write), and so
+	 * may any page of another file's. Keep only what is known.
+	 */
+	if (past)
+		munmap((unsigned char *)p + --n * PG, PG);
+	if (!n || stale || (past && ro)) {
+		if (n)
+			munmap(p, n * PG);
+		return;
+	}
 	unmap_all(w, m);		/* the slot's old mapping */
 	m->base = p;
 	m->npages = n;
 	for (i = 0; i < n; i++)
 		m->prot[i] = prot;
 	/* O_RDWR: only a read-only region's mapping lacks VM_MAYWRITE */
-	m->maywrite = !stale ? !ro : (prot & PROT_WRITE) ? 1 : -1;
+	m->maywrite = !ro;
 	m->split = false;
 }
 

@@ -380,6 +380,30 @@ static inline unsigned long bad_cmd(struct fuzz *f)
 }
 
 /*
+ * Whether the page at mmap offset @off of a mapping made just before has
+ * a region's page: a region listed now that covers it was there at mmap()
+ * time (offsets are never reused; later regions get later ones), so its
+ * page was mapped. Elsewhere an access is SIGBUS, as documented.
+ */
+static inline bool fuzz_offset_mapped(struct fuzz *f, __u64 off)
+{
+	struct vmmem_region_info arr[64];
+	struct vmmem_region_list l;
+	__u32 i;
+
+	memset(&l, 0, sizeof(l));
+	l.regions = ptr2u(arr);
+	l.count = 64;
+	if (ioctl(f->fd, VMMEM_LIST_REGIONS, &l))
+		return false;
+	for (i = 0; i < l.count; i++)
+		if (arr[i].mmap_offset != VMMEM_NO_MMAP &&
+		    off - arr[i].mmap_offset < arr[i].size)
+			return true;
+	return false;
+}
+
+/*
  * One fuzz step on f->fd: returns the index of what was called, *ret its
  * result (0, -1, or -2 for a copy that reports done > len) and *err errno.
  * A mapping it makes it unmaps before returning.
@@ -400,7 +424,7 @@ static inline int fuzz_step(struct fuzz *f, int *ret, int *err)
 		*err = errno;
 		*ret = p == MAP_FAILED ? -1 : 0;
 		if (p != MAP_FAILED) {
-			if (prot & PROT_READ)
+			if ((prot & PROT_READ) && fuzz_offset_mapped(f, off))
 				(void)*(volatile unsigned char *)p;
 			munmap(p, len);
 		}

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vmmem mmap(): kernel-backed regions are mapped MAP_SHARED at their
- * mmap_offset; the mapping and VMMEM_READ/WRITE see the same pages; pages
- * outlive region removal and file close for existing mappings.
+ * mmap_offset, and a mapping may span any page range of the offset space
+ * (holes SIGBUS, read-only regions read-only); the mapping and
+ * VMMEM_READ/WRITE see the same pages; pages outlive region removal and
+ * file close for existing mappings.
  */
 
 #include "vmmem_test.h"
@@ -121,30 +123,157 @@ TEST_F(mm, mapping_past_region_end_is_einval)
 	ASSERT_EQ(EINVAL, errno);
 }
 
-TEST_F(mm, mapping_past_region_end_is_einval_even_with_adjacent_region)
+TEST_F(mm, a_mapping_may_run_on_into_the_next_region)
 {
-	/* A region adjacent in guest space does not extend the mapping. */
-	void *m;
+	struct vmmem_region_add b;
+	unsigned char v = 0x77, *m;
 
-	ASSERT_EQ(0, vm_add(self->fd, GPA + SIZE, 4 * PG, 0, 0, NULL));
+	/* B's offsets follow A's: one mapping covers both. */
+	ASSERT_EQ(0, vm_add(self->fd, 0x800000, 4 * PG, 0, 0, &b));
+	ASSERT_EQ(self->r.mmap_offset + SIZE, b.mmap_offset);
 	m = vmap_rw(self->fd, self->r.mmap_offset, SIZE + PG);
-	ASSERT_EQ(MAP_FAILED, m);
-	ASSERT_EQ(EINVAL, errno);
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_EQ(0, vm_write(self->fd, 0x800000, &v, 1, 0, NULL));
+	ASSERT_EQ(0x77, m[SIZE]);
+	m[SIZE + 1] = 0x78;
+	ASSERT_EQ(0, vm_read(self->fd, 0x800001, &v, 1, 0, NULL));
+	ASSERT_EQ(0x78, v);
+	ASSERT_EQ(0, munmap(m, SIZE + PG));
 }
 
-TEST_F(mm, offset_of_removed_region_is_einval)
+/* Whether touching @p (writing if @write) kills a child with SIGBUS. */
+static bool sigbus_at(volatile unsigned char *p, bool write)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (!pid) {
+		if (write)
+			*p = 1;
+		else
+			(void)*p;
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return false;
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS;
+}
+
+/*
+ * A range with no page of any region is refused, so that a client that
+ * maps a region it just found learns that it went; a range with some
+ * region's pages maps, and the rest of it is SIGBUS.
+ */
+TEST_F(mm, a_removed_regions_offsets_map_only_next_to_a_region)
 {
 	struct vmmem_region_add other;
-	void *m;
+	unsigned char *m;
 
 	ASSERT_EQ(0, vm_add(self->fd, 0x800000, 4 * PG, 0, 0, &other));
 	ASSERT_EQ(0, vm_remove_id(self->fd, other.id));
-	m = vmap_rw(self->fd, other.mmap_offset, 4 * PG);
-	ASSERT_EQ(MAP_FAILED, m);
+	ASSERT_EQ(MAP_FAILED, vmap_rw(self->fd, other.mmap_offset, 4 * PG));
 	ASSERT_EQ(EINVAL, errno);
-	m = vmap_rw(self->fd, other.mmap_offset, PG);
-	ASSERT_EQ(MAP_FAILED, m);
+	ASSERT_EQ(MAP_FAILED, vmap_rw(self->fd, other.mmap_offset + PG, PG));
 	ASSERT_EQ(EINVAL, errno);
+	m = vmap_rw(self->fd, self->r.mmap_offset, SIZE + 4 * PG);
+	ASSERT_NE(MAP_FAILED, m);
+	m[SIZE - 1] = 1;
+	EXPECT_TRUE(sigbus_at(m + SIZE, false));
+	EXPECT_TRUE(sigbus_at(m + SIZE + 3 * PG, true));
+	ASSERT_EQ(0, munmap(m, SIZE + 4 * PG));
+}
+
+/*
+ * How libvhost-user and DPDK map a region: from offset 0, mmap_offset +
+ * size bytes, adding the offset themselves. Everything from 0 to the end
+ * of the offset space may be mapped at once: regions where they are,
+ * holes (a removed region) SIGBUS, a read-only region read-only (a write
+ * there is SIGBUS).
+ */
+TEST_F(mm, the_whole_offset_space_maps_at_once)
+{
+	struct vmmem_region_add gap, ro, d;
+	unsigned char v, *m;
+	off_t end;
+
+	ASSERT_EQ(0, vm_add(self->fd, 0x800000, 4 * PG, 0, 0, &gap));
+	ASSERT_EQ(0, vm_add(self->fd, 0x900000, 4 * PG, 0,
+			    VMMEM_REGION_READONLY, &ro));
+	ASSERT_EQ(0, vm_add(self->fd, 0xa00000, 4 * PG, 0, 0, &d));
+	ASSERT_EQ(0, vm_remove_id(self->fd, gap.id));
+	end = lseek(self->fd, 0, SEEK_END);
+	ASSERT_EQ(d.mmap_offset + 4 * PG, (__u64)end);
+	m = vmap_rw(self->fd, 0, end);
+	ASSERT_NE(MAP_FAILED, m);
+
+	/* the fixture's region and d: read and write both ways */
+	m[self->r.mmap_offset + 5] = 0x11;
+	m[d.mmap_offset + 3 * PG] = 0x22;
+	ASSERT_EQ(0, vm_read(self->fd, GPA + 5, &v, 1, 0, NULL));
+	ASSERT_EQ(0x11, v);
+	ASSERT_EQ(0, vm_read(self->fd, 0xa03000, &v, 1, 0, NULL));
+	ASSERT_EQ(0x22, v);
+	v = 0x33;
+	ASSERT_EQ(0, vm_write(self->fd, 0xa00010, &v, 1, 0, NULL));
+	ASSERT_EQ(0x33, m[d.mmap_offset + 0x10]);
+	/* the removed region: a hole */
+	EXPECT_TRUE(sigbus_at(m + gap.mmap_offset, false));
+	EXPECT_TRUE(sigbus_at(m + gap.mmap_offset + PG, true));
+	/* the read-only region: readable, never writable */
+	ASSERT_EQ(0, m[ro.mmap_offset + PG]);
+	EXPECT_TRUE(sigbus_at(m + ro.mmap_offset, true));
+	EXPECT_TRUE(sigbus_at(m + ro.mmap_offset + 3 * PG, true));
+	ASSERT_EQ(0, vm_read(self->fd, 0x900000, &v, 1, 0, NULL));
+	ASSERT_EQ(0, v);
+	ASSERT_EQ(0, munmap(m, end));
+}
+
+TEST_F(mm, a_mapping_ends_at_the_end_of_the_offset_space)
+{
+	off_t end = lseek(self->fd, 0, SEEK_END);
+
+	ASSERT_EQ(MAP_FAILED, vmap_rw(self->fd, 0, end + PG));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(MAP_FAILED, vmap_rw(self->fd, end, PG));
+	ASSERT_EQ(EINVAL, errno);
+}
+
+/* A read-only region's pages stay read-only after it is removed. */
+TEST_F(mm, a_readonly_page_stays_readonly_after_its_region_is_removed)
+{
+	struct vmmem_region_add ro;
+	unsigned char *m;
+	off_t end;
+
+	ASSERT_EQ(0, vm_add(self->fd, 0x900000, 4 * PG, 0,
+			    VMMEM_REGION_READONLY, &ro));
+	end = lseek(self->fd, 0, SEEK_END);
+	m = vmap_rw(self->fd, 0, end);
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_EQ(0, vm_remove_id(self->fd, ro.id));
+	EXPECT_EQ(0, m[ro.mmap_offset]);
+	EXPECT_TRUE(sigbus_at(m + ro.mmap_offset, true));
+	/* a writable region's pages stay writable */
+	ASSERT_EQ(0, vm_remove_id(self->fd, self->r.id));
+	m[self->r.mmap_offset] = 9;
+	EXPECT_EQ(9, m[self->r.mmap_offset]);
+	ASSERT_EQ(0, munmap(m, end));
+}
+
+/* A page dropped from a mapping comes back while its region is there. */
+TEST_F(mm, a_dropped_page_faults_back_in_until_its_region_is_removed)
+{
+	unsigned char v = 0x44, *m = vmap_rw(self->fd, self->r.mmap_offset,
+					     SIZE);
+
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_EQ(0, vm_write(self->fd, GPA + PG, &v, 1, 0, NULL));
+	ASSERT_EQ(0, madvise(m, SIZE, MADV_DONTNEED));
+	EXPECT_EQ(0x44, m[PG]);
+	ASSERT_EQ(0, madvise(m, SIZE, MADV_DONTNEED));
+	ASSERT_EQ(0, vm_remove_id(self->fd, self->r.id));
+	EXPECT_TRUE(sigbus_at(m + PG, false));
+	ASSERT_EQ(0, munmap(m, SIZE));
 }
 
 TEST_F(mm, offset_just_past_the_only_region_is_einval)

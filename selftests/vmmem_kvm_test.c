@@ -1,0 +1,1185 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmmem as the memory of real KVM guests: KVM memslots over vmmem memory,
+ * as a VMM sets them up.
+ *
+ * Each test runs a tiny guest on one vCPU: no BIOS, flat 32-bit protected
+ * mode set with KVM_SET_SREGS (CR0.PE, code and data segments of base 0 and
+ * limit 4 GiB, no GDT in memory), a few bytes of hand-assembled code
+ * written into guest memory through libvmmem, RIP there. The guest reports
+ * with OUT to port GUEST_PORT (KVM_EXIT_IO) and stops with HLT
+ * (KVM_EXIT_HLT: there is no in-kernel irqchip). Guest memory is written
+ * through libvmmem (the VMMEM_WRITE ioctl), never through the mapping,
+ * except where a test is about the mapping.
+ *
+ * The memslots are:
+ *   - a kernel-backed region mmap()ed from /dev/vmmem (variant
+ *     kernel_region), or a memfd mapping that is also a user-backed region
+ *     at the same GPA (variant memfd_region);
+ *   - one mmap() over two adjacent kernel-backed regions (span);
+ *   - a VMMEM_REGION_READONLY region under a KVM_MEM_READONLY memslot;
+ *   - a memslot with KVM_MEM_LOG_DIRTY_PAGES;
+ *   - a region removed while its memslot lives on, and a VMM SIGKILLed
+ *     mid-run: afterwards no pin, page or module reference is left.
+ *
+ * Under nested SVM in QEMU TCG every guest entry costs milliseconds: the
+ * guests are a few instructions long and the tests count KVM_RUN exits
+ * (at most MAX_EXITS per guest), never time. All GPAs are below 4 GiB.
+ * Without /dev/kvm or KVM_CREATE_VM the tests skip, except in the
+ * project's test VM (VMMEM_TEST_VM=1), where KVM must work.
+ */
+#include <dirent.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <linux/kvm.h>
+
+#include "vmmem.h"
+#include "vmmem_test.h"
+
+#define GUEST_PORT	0xe9		/* no in-kernel device claims it */
+#define MAX_EXITS	64		/* KVM_RUN returns per guest */
+
+#define RAM_GPA		0x100000ULL	/* every test's main memory */
+#define RAM_SIZE	(16 * PG)
+#define CODE_GPA	RAM_GPA		/* first page of RAM: the program */
+
+/* Regions big enough that a leak of their pages shows in free memory. */
+#define LEAK_SIZE	(32ULL << 20)
+#define LEAK_SLACK_KB	8192		/* per-CPU lists, page tables, slabs */
+
+#define REFCNT_PATH	"/sys/module/vmmem/refcnt"
+
+#define X86_CR0_PE	(1ULL << 0)
+#define X86_CR0_NW	(1ULL << 29)
+#define X86_CR0_CD	(1ULL << 30)
+
+/* --- a hand assembler for 32-bit code ------------------------------------ */
+
+struct asm32 {
+	uint8_t b[512];
+	unsigned int n;		/* may exceed sizeof(b): checked on load */
+};
+
+static void emit(struct asm32 *a, const void *p, unsigned int n)
+{
+	if (a->n + n <= sizeof(a->b))
+		memcpy(a->b + a->n, p, n);
+	a->n += n;
+}
+
+static void emit8(struct asm32 *a, uint8_t v)
+{
+	emit(a, &v, 1);
+}
+
+static void emit32(struct asm32 *a, uint32_t v)
+{
+	emit(a, &v, 4);		/* x86 is little-endian, host and guest */
+}
+
+/* mov eax, imm32 */
+static void g_mov_eax(struct asm32 *a, uint32_t v)
+{
+	emit8(a, 0xb8);
+	emit32(a, v);
+}
+
+/* mov eax, imm32; mov [gpa], eax */
+static void g_store(struct asm32 *a, uint64_t gpa, uint32_t v)
+{
+	g_mov_eax(a, v);
+	emit8(a, 0xa3);
+	emit32(a, (uint32_t)gpa);
+}
+
+/* out GUEST_PORT, eax */
+static void g_out_eax(struct asm32 *a)
+{
+	emit8(a, 0xe7);
+	emit8(a, GUEST_PORT);
+}
+
+/* mov eax, [gpa]; out GUEST_PORT, eax: the guest reports what it read */
+static void g_load_out(struct asm32 *a, uint64_t gpa)
+{
+	emit8(a, 0xa1);
+	emit32(a, (uint32_t)gpa);
+	g_out_eax(a);
+}
+
+/* mov eax, imm32; out GUEST_PORT, eax: a marker the test waits for */
+static void g_out(struct asm32 *a, uint32_t v)
+{
+	g_mov_eax(a, v);
+	g_out_eax(a);
+}
+
+static void g_hlt(struct asm32 *a)
+{
+	emit8(a, 0xf4);
+}
+
+/* --- one KVM VM with one vCPU -------------------------------------------- */
+
+struct kguest {
+	int kvm, vm, vcpu;
+	struct kvm_run *run;
+	size_t run_size;
+	unsigned int exits;	/* KVM_RUN calls that returned */
+	const char *what;	/* the step that failed */
+	bool unavailable;	/* no /dev/kvm or no KVM_CREATE_VM */
+};
+
+static int kg_fail(struct kguest *g, const char *what)
+{
+	g->what = what;
+	return errno ? -errno : -EIO;
+}
+
+static void kg_close(struct kguest *g)
+{
+	if (g->run)
+		munmap(g->run, g->run_size);
+	if (g->vcpu >= 0)
+		close(g->vcpu);
+	if (g->vm >= 0)
+		close(g->vm);
+	if (g->kvm >= 0)
+		close(g->kvm);
+	g->run = NULL;
+	g->vcpu = g->vm = g->kvm = -1;
+}
+
+/* CPUID as a real VMM sets it: all that KVM supports. */
+static int kg_set_cpuid(struct kguest *g)
+{
+	struct kvm_cpuid2 *c = NULL;
+	unsigned int nent = 64;
+	int ret;
+
+	for (;;) {
+		free(c);
+		c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+		if (!c)
+			return kg_fail(g, "calloc");
+		c->nent = nent;
+		ret = ioctl(g->kvm, KVM_GET_SUPPORTED_CPUID, c);
+		if (!ret)
+			break;
+		if (errno != E2BIG || nent >= 4096) {
+			ret = kg_fail(g, "KVM_GET_SUPPORTED_CPUID");
+			free(c);
+			return ret;
+		}
+		nent *= 2;
+	}
+	ret = ioctl(g->vcpu, KVM_SET_CPUID2, c) ? kg_fail(g, "KVM_SET_CPUID2") : 0;
+	free(c);
+	return ret;
+}
+
+static int kg_open(struct kguest *g)
+{
+	int mmap_size;
+
+	memset(g, 0, sizeof(*g));
+	g->kvm = g->vm = g->vcpu = -1;
+	g->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (g->kvm < 0) {
+		g->unavailable = true;
+		return kg_fail(g, "open /dev/kvm");
+	}
+	errno = EPROTO;
+	if (ioctl(g->kvm, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
+		return kg_fail(g, "KVM_GET_API_VERSION");
+	g->vm = ioctl(g->kvm, KVM_CREATE_VM, 0);
+	if (g->vm < 0) {
+		g->unavailable = true;
+		return kg_fail(g, "KVM_CREATE_VM");
+	}
+	g->vcpu = ioctl(g->vm, KVM_CREATE_VCPU, 0);
+	if (g->vcpu < 0)
+		return kg_fail(g, "KVM_CREATE_VCPU");
+	mmap_size = ioctl(g->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (mmap_size < (int)sizeof(*g->run))
+		return kg_fail(g, "KVM_GET_VCPU_MMAP_SIZE");
+	g->run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      g->vcpu, 0);
+	if (g->run == MAP_FAILED) {
+		g->run = NULL;
+		return kg_fail(g, "mmap kvm_run");
+	}
+	g->run_size = mmap_size;
+	return kg_set_cpuid(g);
+}
+
+static int kg_check_extension(struct kguest *g, long cap)
+{
+	return ioctl(g->vm, KVM_CHECK_EXTENSION, cap);
+}
+
+static int kg_slot(struct kguest *g, uint32_t slot, uint64_t gpa,
+		   uint64_t size, void *hva, uint32_t flags)
+{
+	struct kvm_userspace_memory_region m = {
+		.slot = slot,
+		.flags = flags,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)hva,
+	};
+
+	if (ioctl(g->vm, KVM_SET_USER_MEMORY_REGION, &m))
+		return kg_fail(g, "KVM_SET_USER_MEMORY_REGION");
+	return 0;
+}
+
+/* Flat 32-bit protected mode, paging off, RIP at @rip. */
+static int kg_start(struct kguest *g, uint64_t rip)
+{
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xffffffff, .selector = 0x08,
+		.type = 0xb,			/* execute/read, accessed */
+		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+	};
+	struct kvm_segment data = code;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	data.selector = 0x10;
+	data.type = 0x3;			/* read/write, accessed */
+	if (ioctl(g->vcpu, KVM_GET_SREGS, &sregs))
+		return kg_fail(g, "KVM_GET_SREGS");
+	sregs.cs = code;
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+	/* Caches on (reset has CD and NW set), protection on, no paging. */
+	sregs.cr0 = (sregs.cr0 | X86_CR0_PE) & ~(X86_CR0_CD | X86_CR0_NW);
+	if (ioctl(g->vcpu, KVM_SET_SREGS, &sregs))
+		return kg_fail(g, "KVM_SET_SREGS");
+	memset(&regs, 0, sizeof(regs));
+	regs.rflags = 0x2;			/* bit 1 is always set */
+	regs.rip = rip;
+	if (ioctl(g->vcpu, KVM_SET_REGS, &regs))
+		return kg_fail(g, "KVM_SET_REGS");
+	return 0;
+}
+
+/* One KVM_RUN: the exit reason, or -errno. */
+static int kg_run(struct kguest *g)
+{
+	int ret;
+
+	do {
+		ret = ioctl(g->vcpu, KVM_RUN, 0);
+	} while (ret < 0 && errno == EINTR);
+	if (ret < 0)
+		return kg_fail(g, "KVM_RUN");
+	g->exits++;
+	return g->run->exit_reason;
+}
+
+/* The value of an OUT of 4 bytes to GUEST_PORT, or -1 for another exit. */
+static int64_t kg_out_value(struct kguest *g)
+{
+	struct kvm_run *r = g->run;
+	uint32_t v;
+
+	if (r->exit_reason != KVM_EXIT_IO ||
+	    r->io.direction != KVM_EXIT_IO_OUT || r->io.size != 4 ||
+	    r->io.port != GUEST_PORT || r->io.count != 1)
+		return -1;
+	memcpy(&v, (char *)r + r->io.data_offset, 4);
+	return v;
+}
+
+static int kg_dirty_log(struct kguest *g, uint32_t slot, uint64_t *bitmap)
+{
+	struct kvm_dirty_log log = { .slot = slot, .dirty_bitmap = bitmap };
+
+	if (ioctl(g->vm, KVM_GET_DIRTY_LOG, &log))
+		return kg_fail(g, "KVM_GET_DIRTY_LOG");
+	return 0;
+}
+
+/* What an unexpected exit was, for the log. */
+static const char *kg_describe(struct kguest *g, char *buf, size_t len)
+{
+	struct kvm_run *r = g->run;
+	struct kvm_regs regs;
+	unsigned long long rip = ~0ULL;
+	int n;
+
+	if (!ioctl(g->vcpu, KVM_GET_REGS, &regs))
+		rip = regs.rip;
+	n = snprintf(buf, len, "exit_reason %u at rip %#llx", r->exit_reason,
+		     rip);
+	switch (r->exit_reason) {
+	case KVM_EXIT_IO:
+		snprintf(buf + n, len - n, ": io %s port %#x size %u count %u",
+			 r->io.direction == KVM_EXIT_IO_OUT ? "out" : "in",
+			 r->io.port, r->io.size, r->io.count);
+		break;
+	case KVM_EXIT_MMIO:
+		snprintf(buf + n, len - n, ": mmio %s %#llx len %u",
+			 r->mmio.is_write ? "write" : "read",
+			 (unsigned long long)r->mmio.phys_addr, r->mmio.len);
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(buf + n, len - n, ": entry failure %#llx",
+			 (unsigned long long)
+			 r->fail_entry.hardware_entry_failure_reason);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(buf + n, len - n, ": internal error %u",
+			 r->internal.suberror);
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		snprintf(buf + n, len - n, ": shutdown (triple fault)");
+		break;
+	}
+	return buf;
+}
+
+/* --- guest memory: a vmmem region and the mapping the memslot uses ------- */
+
+struct gmem {
+	uint64_t gpa, size;
+	void *hva;		/* what the memslot maps */
+	int memfd;		/* the user-backed region's memory, or -1 */
+	struct vmmem_region_info info;
+};
+
+/*
+ * A region of @size bytes at @gpa and a mapping of it: kernel-backed and
+ * mmap()ed from /dev/vmmem, or a memfd mapping pinned as a user-backed
+ * region (a ROM's @image is loaded into the memfd first, as a VMM loads a
+ * firmware file; a kernel-backed read-only region stays zero).
+ */
+static int gm_add(struct vmmem *vm, struct gmem *m, bool memfd, uint64_t gpa,
+		  uint64_t size, uint32_t flags, const void *image,
+		  size_t image_len, const char **what)
+{
+	bool ro = flags & VMMEM_REGION_READONLY;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	m->gpa = gpa;
+	m->size = size;
+	m->memfd = -1;
+	if (!memfd) {
+		*what = "vmmem_add_region (kernel-backed)";
+		ret = vmmem_add_region(vm, gpa, size, NULL, flags, &m->info);
+		if (ret)
+			return ret;
+		*what = "mmap /dev/vmmem";
+		m->hva = mmap(NULL, size, PROT_READ | (ro ? 0 : PROT_WRITE),
+			      MAP_SHARED, vmmem_fd(vm), m->info.mmap_offset);
+		if (m->hva == MAP_FAILED) {
+			m->hva = NULL;
+			return -errno;
+		}
+		return 0;
+	}
+	*what = "memfd";
+	m->memfd = memfd_create("vmmem-kvm", MFD_CLOEXEC);
+	if (m->memfd < 0 || ftruncate(m->memfd, size))
+		return -errno;
+	if (image_len && pwrite(m->memfd, image, image_len, 0) != image_len)
+		return -EIO;
+	/* Pinned user memory must be mapped writable, even for a ROM. */
+	m->hva = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      m->memfd, 0);
+	if (m->hva == MAP_FAILED) {
+		m->hva = NULL;
+		return -errno;
+	}
+	*what = "vmmem_add_region (memfd)";
+	return vmmem_add_region(vm, gpa, size, m->hva, flags, &m->info);
+}
+
+static void gm_free(struct gmem *m)
+{
+	if (m->hva)
+		munmap(m->hva, m->size);
+	if (m->memfd >= 0)
+		close(m->memfd);
+	m->hva = NULL;
+	m->memfd = -1;
+}
+
+/* --- the VMM of one test ------------------------------------------------- */
+
+#define MAX_MEM		4
+
+struct vmm {
+	struct kguest g;
+	struct vmmem *vm;
+	struct gmem mem[MAX_MEM];
+	unsigned int nmem;
+	/* before anything was opened */
+	long refcnt0, pins0, free0;
+	pid_t child;		/* kill.*: the VMM that is killed */
+};
+
+/*
+ * Free memory in kB, counting the pages on per-CPU free lists, which
+ * MemFree leaves out (as vmmem_fuzz.h does).
+ */
+static long free_kb(void)
+{
+	char line[256];
+	long pcp = 0, n;
+	FILE *f = fopen("/proc/zoneinfo", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, " count: %ld", &n) == 1)
+			pcp += n;
+	if (f)
+		fclose(f);
+	return proc_key_value("/proc/meminfo", "MemFree") + pcp * (PG / 1024);
+}
+
+/* Reclaim caches and empty the slabs (and KASAN's quarantine). */
+static void drop_caches(void)
+{
+	char path[300];
+	struct dirent *d;
+	DIR *dir = opendir("/sys/kernel/slab");
+
+	sync();
+	write_file_str("/proc/sys/vm/drop_caches", "3\n");
+	while (dir && (d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink",
+			 d->d_name);
+		write_file_str(path, "1\n");
+	}
+	if (dir)
+		closedir(dir);
+}
+
+static bool in_test_vm(void)
+{
+	const char *s = getenv("VMMEM_TEST_VM");
+
+	return s && !strcmp(s, "1");
+}
+
+static void vmm_init(struct vmm *v)
+{
+	unsigned int i;
+
+	memset(v, 0, sizeof(*v));
+	v->g.kvm = v->g.vm = v->g.vcpu = -1;
+	for (i = 0; i < MAX_MEM; i++)
+		v->mem[i].memfd = -1;
+}
+
+/*
+ * Closes everything: KVM first, then the vmmem file, then the mappings,
+ * which outlive the file (and hold it, and the module, until unmapped).
+ */
+static void vmm_close(struct vmm *v)
+{
+	unsigned int i;
+
+	kg_close(&v->g);
+	vmmem_close(v->vm);
+	v->vm = NULL;
+	for (i = 0; i < v->nmem; i++)
+		gm_free(&v->mem[i]);
+	v->nmem = 0;
+}
+
+/*
+ * Opens KVM (one VM, one vCPU) and a vmmem address space. Returns false if
+ * the test was skipped. @leakcheck: record the baseline first. @probe: only
+ * check that KVM works, and close it again (the test's own VMM opens all).
+ */
+static bool vmm_setup(struct __test_metadata *_metadata, struct vmm *v,
+		      bool leakcheck, bool probe)
+{
+	int ret;
+
+	ASSERT_EQ(PG, (uint64_t)getpagesize());
+	vmm_init(v);
+	if (leakcheck) {
+		drop_caches();
+		v->refcnt0 = read_file_long(REFCNT_PATH);
+		ASSERT_LE(0, v->refcnt0) TH_LOG("no %s", REFCNT_PATH);
+		v->pins0 = pins_outstanding();
+		ASSERT_NE(LONG_MIN, v->pins0) TH_LOG("no nr_foll_pin_* in /proc/vmstat");
+		v->free0 = free_kb();
+	}
+	ret = kg_open(&v->g);
+	if (ret && v->g.unavailable) {
+		/* The project's test VM has KVM: there, no KVM is a failure. */
+		ASSERT_FALSE(in_test_vm())
+			TH_LOG("KVM must work in the test VM: %s: %s",
+			       v->g.what, strerror(-ret));
+		kg_close(&v->g);
+		SKIP(return false, "no KVM here: %s: %s", v->g.what,
+		     strerror(-ret));
+	}
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", v->g.what, strerror(-ret));
+	if (probe) {
+		kg_close(&v->g);
+		return true;
+	}
+	ret = vmmem_open(&v->vm);
+	ASSERT_EQ(0, ret) TH_LOG("vmmem_open: %s", strerror(-ret));
+	return true;
+}
+
+/* A region at @gpa and a memslot over its mapping; returns the region. */
+static struct gmem *vmm_mem(struct __test_metadata *_metadata, struct vmm *v,
+			    bool memfd, uint64_t gpa, uint64_t size,
+			    uint32_t flags, const void *image,
+			    size_t image_len, uint32_t slot_flags)
+{
+	struct gmem *m;
+	const char *what;
+	int ret;
+
+	ASSERT_GT(MAX_MEM, v->nmem);
+	m = &v->mem[v->nmem++];
+	ret = gm_add(v->vm, m, memfd, gpa, size, flags, image, image_len,
+		     &what);
+	ASSERT_EQ(0, ret) TH_LOG("%s at %#llx: %s", what,
+				 (unsigned long long)gpa, strerror(-ret));
+	ret = kg_slot(&v->g, v->nmem - 1, gpa, size, m->hva, slot_flags);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", v->g.what, strerror(-ret));
+	return m;
+}
+
+/* Writes the program through vmmem and points the vCPU at it. */
+static void vmm_load(struct __test_metadata *_metadata, struct vmm *v,
+		     const struct asm32 *a)
+{
+	int ret;
+
+	ASSERT_GE(sizeof(a->b), a->n);
+	ret = vmmem_write_exact(v->vm, CODE_GPA, a->b, a->n, NULL);
+	ASSERT_EQ(0, ret) TH_LOG("program: %s", strerror(-ret));
+	ret = kg_start(&v->g, CODE_GPA);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", v->g.what, strerror(-ret));
+}
+
+/* Runs the guest to its next exit, which must be @reason. */
+static void run_expect(struct __test_metadata *_metadata, struct vmm *v,
+		       unsigned int reason)
+{
+	char buf[160];
+	int ret = kg_run(&v->g);
+
+	ASSERT_LE(0, ret) TH_LOG("KVM_RUN: %s", strerror(-ret));
+	ASSERT_GE(MAX_EXITS, v->g.exits);
+	ASSERT_EQ(reason, ret)
+		TH_LOG("%s", kg_describe(&v->g, buf, sizeof(buf)));
+}
+
+/* Runs the guest to its next OUT; returns the value. */
+static uint32_t run_out(struct __test_metadata *_metadata, struct vmm *v)
+{
+	char buf[160];
+	int64_t val;
+
+	run_expect(_metadata, v, KVM_EXIT_IO);
+	val = kg_out_value(&v->g);
+	ASSERT_LE(0, val) TH_LOG("%s", kg_describe(&v->g, buf, sizeof(buf)));
+	return val;
+}
+
+static void run_hlt(struct __test_metadata *_metadata, struct vmm *v)
+{
+	run_expect(_metadata, v, KVM_EXIT_HLT);
+}
+
+static uint32_t read32(struct __test_metadata *_metadata, struct vmm *v,
+		       uint64_t gpa)
+{
+	uint32_t val = 0;
+	int ret = vmmem_read_obj(v->vm, gpa, &val);
+
+	ASSERT_EQ(0, ret) TH_LOG("vmmem_read_obj %#llx: %s",
+				 (unsigned long long)gpa, strerror(-ret));
+	return val;
+}
+
+static void write32(struct __test_metadata *_metadata, struct vmm *v,
+		    uint64_t gpa, uint32_t val)
+{
+	int ret = vmmem_write_obj(v->vm, gpa, &val);
+
+	ASSERT_EQ(0, ret) TH_LOG("vmmem_write_obj %#llx: %s",
+				 (unsigned long long)gpa, strerror(-ret));
+}
+
+static long settle_long(const char *path, long want)
+{
+	long v = read_file_long(path);
+	int i;
+
+	for (i = 0; i < 200 && v != want; i++) {
+		usleep(10000);
+		v = read_file_long(path);
+	}
+	return v;
+}
+
+/* After everything is closed: pins, module references, pages are back. */
+static void expect_nothing_leaked(struct __test_metadata *_metadata,
+				  struct vmm *v)
+{
+	long pins, refcnt, freekb;
+
+	drop_caches();
+	pins = pins_settle(v->pins0);
+	refcnt = settle_long(REFCNT_PATH, v->refcnt0);
+	freekb = free_kb();
+	ksft_print_msg("leaked: pins %ld, module refs %ld, free %+ld kB (region %llu kB)\n",
+		       pins - v->pins0, refcnt - v->refcnt0, freekb - v->free0,
+		       LEAK_SIZE >> 10);
+	EXPECT_EQ(v->pins0, pins);
+	EXPECT_EQ(v->refcnt0, refcnt);
+	EXPECT_GT(freekb, v->free0 - LEAK_SLACK_KB);
+}
+
+/* --- fixtures ------------------------------------------------------------ */
+
+/* mem: one VM; its memory kernel-backed (mmap) or a pinned memfd. */
+FIXTURE(mem) {
+	struct vmm v;
+};
+
+FIXTURE_VARIANT(mem) {
+	bool memfd;
+};
+
+FIXTURE_VARIANT_ADD(mem, kernel_region) { .memfd = false };
+FIXTURE_VARIANT_ADD(mem, memfd_region) { .memfd = true };
+
+FIXTURE_SETUP(mem)
+{
+	vmm_setup(_metadata, &self->v, false, false);
+}
+
+FIXTURE_TEARDOWN(mem)
+{
+	vmm_close(&self->v);
+}
+
+/* Cases 1 and 3: guest writes reach VMMEM_READ, VMMEM_WRITEs the guest. */
+TEST_F_TIMEOUT(mem, guest_and_vmmem_see_each_others_writes, 120)
+{
+	/* guest stores, at several pages, the region's last dword included */
+	static const struct { uint32_t off, val; } gw[] = {
+		{ 1 * PG + 0x000, 0x9e570001 }, { 4 * PG + 0x124, 0x9e570004 },
+		{ 9 * PG + 0x800, 0x9e570009 }, { 15 * PG + PG - 4, 0x9e57000f },
+	};
+	/* vmmem stores the guest reads back */
+	static const struct { uint32_t off, val; } hw[] = {
+		{ 2 * PG + 0x010, 0x40570002 }, { 7 * PG + PG - 4, 0x40570007 },
+		{ 12 * PG + 0x400, 0x4057000c },
+	};
+	const uint64_t again = RAM_GPA + gw[0].off;
+	struct asm32 a = { .n = 0 };
+	unsigned int i;
+
+	vmm_mem(_metadata, &self->v, variant->memfd, RAM_GPA, RAM_SIZE, 0,
+		NULL, 0, 0);
+	for (i = 0; i < ARRAY_SIZE(hw); i++)
+		write32(_metadata, &self->v, RAM_GPA + hw[i].off, 0xbad0bad0);
+	for (i = 0; i < ARRAY_SIZE(gw); i++)
+		g_store(&a, RAM_GPA + gw[i].off, gw[i].val);
+	g_load_out(&a, RAM_GPA + hw[0].off);
+	g_out(&a, 1);
+	for (i = 0; i < ARRAY_SIZE(hw); i++)
+		g_load_out(&a, RAM_GPA + hw[i].off);
+	g_load_out(&a, again);
+	g_hlt(&a);
+	vmm_load(_metadata, &self->v, &a);
+
+	EXPECT_EQ(0xbad0bad0, run_out(_metadata, &self->v));
+	/* The guest stopped mid-run: its stores are there already. */
+	ASSERT_EQ(1, run_out(_metadata, &self->v));
+	for (i = 0; i < ARRAY_SIZE(gw); i++)
+		EXPECT_EQ(gw[i].val, read32(_metadata, &self->v,
+					    RAM_GPA + gw[i].off));
+	/*
+	 * Written while the guest runs, over memory it has read or written
+	 * already: it reads the new values, not a stale copy.
+	 */
+	for (i = 0; i < ARRAY_SIZE(hw); i++)
+		write32(_metadata, &self->v, RAM_GPA + hw[i].off, hw[i].val);
+	write32(_metadata, &self->v, again, 0x0a6a1400);
+	for (i = 0; i < ARRAY_SIZE(hw); i++)
+		EXPECT_EQ(hw[i].val, run_out(_metadata, &self->v));
+	EXPECT_EQ(0x0a6a1400, run_out(_metadata, &self->v));
+	run_hlt(_metadata, &self->v);
+}
+
+/* Case 4: a write to a read-only region under a read-only memslot is MMIO. */
+TEST_F_TIMEOUT(mem, readonly_region_under_readonly_memslot_makes_writes_mmio,
+	       120)
+{
+	const uint64_t rom = 0x200000, rom_size = 4 * PG;
+	const uint64_t w0 = rom + 0x10, w1 = rom + rom_size - 4;
+	uint32_t *image = calloc(1, rom_size), *back = calloc(1, rom_size);
+	struct kvm_run *r;
+	struct asm32 a = { .n = 0 };
+	uint32_t val;
+	unsigned int i;
+	int ret;
+
+	ASSERT_NE(NULL, image);
+	ASSERT_NE(NULL, back);
+	/* A memfd ROM carries an image; a kernel-backed one is zeros. */
+	if (variant->memfd)
+		for (i = 0; i < rom_size / 4; i++)
+			image[i] = 0x524f0000 + i;
+	ret = kg_check_extension(&self->v.g, KVM_CAP_READONLY_MEM);
+	ASSERT_LT(0, ret) TH_LOG("no KVM_CAP_READONLY_MEM");
+	vmm_mem(_metadata, &self->v, false, RAM_GPA, RAM_SIZE, 0, NULL, 0, 0);
+	vmm_mem(_metadata, &self->v, variant->memfd, rom, rom_size,
+		VMMEM_REGION_READONLY, image, rom_size, KVM_MEM_READONLY);
+
+	g_load_out(&a, w0);
+	g_store(&a, w0, 0xdeadbeef);
+	g_load_out(&a, w0);
+	g_store(&a, w1, 0xfeedf00d);
+	g_load_out(&a, w1);
+	g_hlt(&a);
+	vmm_load(_metadata, &self->v, &a);
+
+	EXPECT_EQ(image[(w0 - rom) / 4], run_out(_metadata, &self->v));
+	run_expect(_metadata, &self->v, KVM_EXIT_MMIO);
+	r = self->v.g.run;
+	EXPECT_EQ(w0, r->mmio.phys_addr);
+	EXPECT_EQ(4, r->mmio.len);
+	EXPECT_EQ(1, r->mmio.is_write);
+	memcpy(&val, r->mmio.data, 4);
+	EXPECT_EQ(0xdeadbeef, val);
+	/* The write was dropped (a VMM with no device there ignores it). */
+	EXPECT_EQ(image[(w0 - rom) / 4], run_out(_metadata, &self->v));
+	run_expect(_metadata, &self->v, KVM_EXIT_MMIO);
+	EXPECT_EQ(w1, r->mmio.phys_addr);
+	EXPECT_EQ(1, r->mmio.is_write);
+	EXPECT_EQ(image[(w1 - rom) / 4], run_out(_metadata, &self->v));
+	run_hlt(_metadata, &self->v);
+
+	ASSERT_EQ(0, vmmem_read_exact(self->v.vm, rom, back, rom_size, NULL));
+	EXPECT_EQ(0, memcmp(image, back, rom_size));
+	/* vmmem refuses the write too. */
+	val = 0;
+	EXPECT_EQ(-EACCES, vmmem_write_obj(self->v.vm, w0, &val));
+	free(image);
+	free(back);
+}
+
+static uint64_t page_mask(const unsigned int *pages, unsigned int n)
+{
+	uint64_t m = 0;
+
+	while (n--)
+		m |= 1ULL << pages[n];
+	return m;
+}
+
+/*
+ * Case 5: KVM's dirty log over vmmem memory names the pages the guest
+ * wrote. A warm-up first faults in the pages the guest only reads (its
+ * code, and a page vmmem writes): x86 KVM maps a page writable at a read
+ * fault if GUP-fast finds it writable in the host, and logs it dirty then
+ * (a memfd page, always; a kernel-backed one depends on the kernel and on
+ * how the module maps it). After a GET_DIRTY_LOG that clears that, the
+ * log is exact.
+ */
+TEST_F_TIMEOUT(mem, dirty_log_reports_exactly_the_pages_the_guest_wrote, 120)
+{
+	/* 64 pages: one 64-bit word of bitmap */
+	const uint64_t size = 64 * PG;
+	static const unsigned int first[] = { 1, 2, 7, 33, 63 };
+	static const unsigned int second[] = { 7, 20 };
+	const uint64_t host = RAM_GPA + 40 * PG;	/* only vmmem writes it */
+	struct asm32 a = { .n = 0 };
+	uint64_t bm;
+	unsigned int i;
+
+	vmm_mem(_metadata, &self->v, variant->memfd, RAM_GPA, size, 0, NULL, 0,
+		KVM_MEM_LOG_DIRTY_PAGES);
+	write32(_metadata, &self->v, host, 0x40570001);
+	g_load_out(&a, host);
+	for (i = 0; i < ARRAY_SIZE(first); i++)
+		g_store(&a, RAM_GPA + first[i] * PG + PG - 4, 0xd1000000 + i);
+	g_load_out(&a, host);
+	for (i = 0; i < ARRAY_SIZE(second); i++)
+		g_store(&a, RAM_GPA + second[i] * PG, 0xd2000000 + i);
+	g_out(&a, 2);
+	g_hlt(&a);
+	vmm_load(_metadata, &self->v, &a);
+
+	/* Warm-up done: clear whatever the read faults logged. */
+	EXPECT_EQ(0x40570001, run_out(_metadata, &self->v));
+	bm = 0;
+	ASSERT_EQ(0, kg_dirty_log(&self->v.g, 0, &bm));
+	ksft_print_msg("dirty log after the warm-up (reads only): %#llx\n",
+		       (unsigned long long)bm);
+	/* KVM does not log the host's writes through vmmem. */
+	write32(_metadata, &self->v, host, 0x40570002);
+
+	EXPECT_EQ(0x40570002, run_out(_metadata, &self->v));
+	ASSERT_EQ(0, kg_dirty_log(&self->v.g, 0, &bm));
+	EXPECT_EQ(page_mask(first, ARRAY_SIZE(first)), bm)
+		TH_LOG("dirty %#llx", (unsigned long long)bm);
+	for (i = 0; i < ARRAY_SIZE(first); i++)
+		EXPECT_EQ(0xd1000000 + i,
+			  read32(_metadata, &self->v,
+				 RAM_GPA + first[i] * PG + PG - 4));
+
+	/* The get cleared the log: now only the second stores show. */
+	EXPECT_EQ(2, run_out(_metadata, &self->v));
+	ASSERT_EQ(0, kg_dirty_log(&self->v.g, 0, &bm));
+	EXPECT_EQ(page_mask(second, ARRAY_SIZE(second)), bm)
+		TH_LOG("dirty %#llx", (unsigned long long)bm);
+	for (i = 0; i < ARRAY_SIZE(second); i++)
+		EXPECT_EQ(0xd2000000 + i,
+			  read32(_metadata, &self->v, RAM_GPA + second[i] * PG));
+	run_hlt(_metadata, &self->v);
+	ASSERT_EQ(0, kg_dirty_log(&self->v.g, 0, &bm));
+	EXPECT_EQ(0, bm);
+}
+
+/* removal: as mem, with the baseline of a leak check taken first. */
+FIXTURE(removal) {
+	struct vmm v;
+};
+
+FIXTURE_VARIANT(removal) {
+	bool memfd;
+};
+
+FIXTURE_VARIANT_ADD(removal, kernel_region) { .memfd = false };
+FIXTURE_VARIANT_ADD(removal, memfd_region) { .memfd = true };
+
+FIXTURE_SETUP(removal)
+{
+	vmm_setup(_metadata, &self->v, true, false);
+}
+
+FIXTURE_TEARDOWN(removal)
+{
+	vmm_close(&self->v);
+}
+
+/*
+ * Case 6: VMMEM_REMOVE_REGION while a memslot maps the region. vmmem no
+ * longer reaches it, the guest runs on in the old pages (which the mapping
+ * keeps), and once all is closed nothing is left behind.
+ */
+TEST_F_TIMEOUT(removal, under_a_live_memslot_breaks_and_leaks_nothing, 120)
+{
+	const uint64_t d0 = RAM_GPA + 3 * PG, d1 = RAM_GPA + 4 * PG + 8;
+	const uint64_t d2 = RAM_GPA + LEAK_SIZE - 2 * PG;
+	struct vmmem_region_info info;
+	struct asm32 a = { .n = 0 };
+	struct gmem *m;
+	uint32_t val;
+	int ret;
+
+	m = vmm_mem(_metadata, &self->v, variant->memfd, RAM_GPA, LEAK_SIZE,
+		    0, NULL, 0, 0);
+	write32(_metadata, &self->v, d1, 0x40570004);
+	g_store(&a, d0, 0x9e570003);
+	g_out(&a, 1);
+	g_load_out(&a, d0);
+	g_load_out(&a, d1);
+	g_store(&a, d2, 0x9e572000);
+	g_load_out(&a, d2);
+	g_hlt(&a);
+	vmm_load(_metadata, &self->v, &a);
+
+	ASSERT_EQ(1, run_out(_metadata, &self->v));
+	EXPECT_EQ(0x9e570003, read32(_metadata, &self->v, d0));
+	ret = vmmem_remove_region(self->v.vm, m->info.id);
+	ASSERT_EQ(0, ret) TH_LOG("remove: %s", strerror(-ret));
+	EXPECT_EQ(-ENXIO, vmmem_read_obj(self->v.vm, d0, &val));
+	EXPECT_EQ(-ENXIO, vmmem_find_region(self->v.vm, d0, &info));
+
+	/* The memslot still maps the old pages: the guest does not notice. */
+	EXPECT_EQ(0x9e570003, run_out(_metadata, &self->v));
+	EXPECT_EQ(0x40570004, run_out(_metadata, &self->v));
+	EXPECT_EQ(0x9e572000, run_out(_metadata, &self->v));
+	run_hlt(_metadata, &self->v);
+	/* About the mapping: the guest's last store is in it. */
+	memcpy(&val, (char *)m->hva + (d2 - RAM_GPA), 4);
+	EXPECT_EQ(0x9e572000, val);
+
+	vmm_close(&self->v);
+	expect_nothing_leaked(_metadata, &self->v);
+}
+
+/* span: one mmap() over two adjacent regions. */
+FIXTURE(span) {
+	struct vmm v;
+};
+
+FIXTURE_SETUP(span)
+{
+	vmm_setup(_metadata, &self->v, false, false);
+}
+
+FIXTURE_TEARDOWN(span)
+{
+	vmm_close(&self->v);
+}
+
+/*
+ * Case 2: regions A and B added one after the other get consecutive mmap
+ * offsets and contiguous GPAs; one mmap() over both is one memslot, and a
+ * guest access across their boundary lands in both. (Needs mmap() to
+ * cover any page range of [0, lseek(SEEK_END)): fails with EINVAL before.)
+ */
+TEST_F_TIMEOUT(span, one_mmap_over_adjacent_regions_is_one_memslot, 120)
+{
+	const uint64_t a_gpa = RAM_GPA, a_size = 8 * PG;
+	const uint64_t b_gpa = a_gpa + a_size, b_size = 8 * PG;
+	const uint64_t edge = b_gpa - 2;	/* a dword across A|B */
+	static const struct { uint32_t off, val; } gw[] = {
+		{ 3 * PG + 0x40, 0x9e57a003 }, { 8 * PG + 0x40, 0x9e57b000 },
+		{ 16 * PG - 4, 0x9e57b007 },
+	};
+	static const struct { uint32_t off, val; } hw[] = {
+		{ 5 * PG + 0x80, 0x4057a005 }, { 10 * PG + 0x80, 0x4057b002 },
+	};
+	struct vmmem_region_info ra, rb;
+	struct asm32 a = { .n = 0 };
+	uint32_t val;
+	void *map;
+	unsigned int i;
+	int ret;
+
+	ASSERT_EQ(0, vmmem_add_region(self->v.vm, a_gpa, a_size, NULL, 0, &ra));
+	ASSERT_EQ(0, vmmem_add_region(self->v.vm, b_gpa, b_size, NULL, 0, &rb));
+	ASSERT_EQ(ra.mmap_offset + a_size, rb.mmap_offset);
+	map = mmap(NULL, a_size + b_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   vmmem_fd(self->v.vm), ra.mmap_offset);
+	ASSERT_NE(MAP_FAILED, map)
+		TH_LOG("mmap of A and B in one: %s (a mapping may not span regions yet)",
+		       strerror(errno));
+	/* vmm_close() unmaps it */
+	self->v.mem[self->v.nmem++] = (struct gmem){
+		.gpa = a_gpa, .size = a_size + b_size, .hva = map, .memfd = -1,
+	};
+	ret = kg_slot(&self->v.g, 0, a_gpa, a_size + b_size, map, 0);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", self->v.g.what, strerror(-ret));
+
+	for (i = 0; i < ARRAY_SIZE(hw); i++)
+		write32(_metadata, &self->v, a_gpa + hw[i].off, hw[i].val);
+	for (i = 0; i < ARRAY_SIZE(gw); i++)
+		g_store(&a, a_gpa + gw[i].off, gw[i].val);
+	g_store(&a, edge, 0x0b0a0d0c);
+	g_out(&a, 1);
+	for (i = 0; i < ARRAY_SIZE(hw); i++)
+		g_load_out(&a, a_gpa + hw[i].off);
+	g_load_out(&a, edge);
+	g_hlt(&a);
+	vmm_load(_metadata, &self->v, &a);
+
+	ASSERT_EQ(1, run_out(_metadata, &self->v));
+	for (i = 0; i < ARRAY_SIZE(gw); i++)
+		EXPECT_EQ(gw[i].val, read32(_metadata, &self->v,
+					    a_gpa + gw[i].off));
+	/* half in A, half in B: vmmem reads across the regions */
+	val = 0;
+	ASSERT_EQ(0, vmmem_read_exact(self->v.vm, edge, &val, 4, NULL));
+	EXPECT_EQ(0x0b0a0d0c, val);
+	val = 0x1d2c3b4a;
+	ASSERT_EQ(0, vmmem_write_exact(self->v.vm, edge, &val, 4, NULL));
+	for (i = 0; i < ARRAY_SIZE(hw); i++)
+		EXPECT_EQ(hw[i].val, run_out(_metadata, &self->v));
+	EXPECT_EQ(0x1d2c3b4a, run_out(_metadata, &self->v));
+	run_hlt(_metadata, &self->v);
+}
+
+/* kill: a child VMM runs a guest that never stops; it is SIGKILLed. */
+FIXTURE(kill) {
+	struct vmm v;
+};
+
+FIXTURE_VARIANT(kill) {
+	bool memfd;
+};
+
+FIXTURE_VARIANT_ADD(kill, kernel_region) { .memfd = false };
+FIXTURE_VARIANT_ADD(kill, memfd_region) { .memfd = true };
+
+FIXTURE_SETUP(kill)
+{
+	/* The child opens its own everything: here only check KVM works. */
+	vmm_setup(_metadata, &self->v, true, true);
+}
+
+FIXTURE_TEARDOWN(kill)
+{
+	if (self->v.child > 0) {
+		kill(self->v.child, SIGKILL);
+		waitpid(self->v.child, NULL, 0);
+	}
+	vmm_close(&self->v);
+}
+
+/* Reports of the endless guest: one every 2^22 iterations of its loop. */
+#define KILL_REPORT_MASK	0x3fffff
+#define KILL_REPORTS		3
+
+/*
+ * The endless guest: counts in eax, stores the count at CNT and at a
+ * place that walks over 64 KiB of DATA, and OUTs it now and then.
+ */
+static void kill_program(struct asm32 *a)
+{
+	const uint32_t cnt = RAM_GPA + PG, data = RAM_GPA + (1 << 20);
+	unsigned int loop;
+
+	g_mov_eax(a, 0);
+	loop = a->n;
+	emit8(a, 0x40);				/* inc eax */
+	emit8(a, 0xa3);				/* mov [cnt], eax */
+	emit32(a, cnt);
+	emit8(a, 0x89);				/* mov ebx, eax */
+	emit8(a, 0xc3);
+	emit8(a, 0x81);				/* and ebx, 0xfffc */
+	emit8(a, 0xe3);
+	emit32(a, 0xfffc);
+	emit8(a, 0x89);				/* mov [ebx + data], eax */
+	emit8(a, 0x83);
+	emit32(a, data);
+	emit8(a, 0xa9);				/* test eax, mask */
+	emit32(a, KILL_REPORT_MASK);
+	emit8(a, 0x75);				/* jnz loop */
+	emit8(a, (uint8_t)(loop - (a->n + 1)));
+	g_out_eax(a);
+	emit8(a, 0xeb);				/* jmp loop */
+	emit8(a, (uint8_t)(loop - (a->n + 1)));
+}
+
+/* The VMM that is killed: reports each OUT on @wfd; exits only on error. */
+static void __attribute__((noreturn)) kill_child(bool memfd, int wfd)
+{
+	struct asm32 a = { .n = 0 };
+	struct vmm v;
+	const char *what = "kg_open";
+	int64_t val;
+	int ret;
+
+	vmm_init(&v);
+	ret = kg_open(&v.g);
+	if (ret)
+		goto fail_kvm;
+	what = "vmmem_open";
+	ret = vmmem_open(&v.vm);
+	if (ret)
+		goto fail;
+	ret = gm_add(v.vm, &v.mem[0], memfd, RAM_GPA, LEAK_SIZE, 0, NULL, 0,
+		     &what);
+	if (ret)
+		goto fail;
+	v.nmem = 1;
+	ret = kg_slot(&v.g, 0, RAM_GPA, LEAK_SIZE, v.mem[0].hva, 0);
+	if (ret)
+		goto fail_kvm;
+	kill_program(&a);
+	what = "program";
+	ret = vmmem_write_exact(v.vm, CODE_GPA, a.b, a.n, NULL);
+	if (ret)
+		goto fail;
+	ret = kg_start(&v.g, CODE_GPA);
+	if (ret)
+		goto fail_kvm;
+	for (;;) {
+		ret = kg_run(&v.g);
+		if (ret < 0)
+			goto fail_kvm;
+		val = kg_out_value(&v.g);
+		if (val < 0) {
+			char buf[160];
+
+			fprintf(stderr, "# kill child: %s\n",
+				kg_describe(&v.g, buf, sizeof(buf)));
+			_exit(3);
+		}
+		if (write(wfd, &val, 4) != 4)
+			_exit(4);
+	}
+fail_kvm:
+	what = v.g.what;
+fail:
+	fprintf(stderr, "# kill child: %s: %s\n", what, strerror(-ret));
+	_exit(2);
+}
+
+/* Case 7: SIGKILL of a VMM whose guest runs leaves nothing behind. */
+TEST_F_TIMEOUT(kill, sigkill_of_a_running_vmm_leaks_nothing, 120)
+{
+	struct pollfd pfd;
+	uint32_t val, last = 0;
+	double t[2] = { 0, 0 }, gap;
+	char path[64], sc[128];
+	int p[2], status, i;
+	ssize_t n;
+
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	fflush(stdout);
+	fflush(stderr);
+	self->v.child = fork();
+	ASSERT_LE(0, self->v.child);
+	if (!self->v.child) {
+		close(p[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		kill_child(variant->memfd, p[1]);
+	}
+	close(p[1]);
+	/* Wait until the guest has gone round its loop a few times. */
+	for (i = 0; i < KILL_REPORTS; i++) {
+		pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
+		ASSERT_EQ(1, poll(&pfd, 1, 60000)) TH_LOG("no report from the guest");
+		n = read(p[0], &val, 4);
+		if (n == 0) {
+			waitpid(self->v.child, &status, 0);
+			self->v.child = 0;
+			ASSERT_NE(0, n) TH_LOG("the VMM exited early: status %#x",
+					       status);
+		}
+		ASSERT_EQ(4, n);
+		EXPECT_EQ(0, val & KILL_REPORT_MASK);
+		EXPECT_LT(last, val);
+		last = val;
+		t[0] = t[1];
+		t[1] = now_sec();	/* when the report came */
+	}
+	/*
+	 * Half a report interval on, the child is back in KVM_RUN (a report
+	 * takes a few ms) and its guest mid-loop: kill it there.
+	 */
+	gap = t[1] - t[0];
+	usleep(gap / 2 * 1e6);
+	snprintf(path, sizeof(path), "/proc/%d/syscall", self->v.child);
+	if (read_file_str(path, sc, sizeof(sc)))
+		snprintf(sc, sizeof(sc), "?");
+	ASSERT_EQ(0, kill(self->v.child, SIGKILL));
+	ksft_print_msg("guest loop: %u iterations per report, %.3f s apart; "
+		       "VMM at the kill: %.16s\n", KILL_REPORT_MASK + 1, gap, sc);
+	ASSERT_EQ(self->v.child, waitpid(self->v.child, &status, 0));
+	self->v.child = 0;
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("status %#x", status);
+	close(p[0]);
+
+	vmm_close(&self->v);
+	expect_nothing_leaked(_metadata, &self->v);
+}
+
+TEST_HARNESS_MAIN
