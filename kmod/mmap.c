@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mmap() of the file's offset space: every kernel-backed region has its
- * own range of it, [mmap_offset, mmap_offset + size), never reused. A
- * mapping may cover any page range of [0, lseek(SEEK_END)): the pages of
- * each region in it are inserted at mmap() time, and each mapped page
- * holds its own reference, so the mapping stays valid memory after its
- * region is removed or the file is closed. An offset that is no region's
- * (a gap, a removed region) stays unmapped: an access there is SIGBUS. A
- * range with no page of any region is refused.
+ * own range of it, [mmap_offset, mmap_offset + size), never reused.
+ *
+ * A mapping within one region gets all its pages at mmap() time: each
+ * holds its own reference, so the mapping stays valid memory after the
+ * region is removed or the file is closed, however it races the remove.
+ *
+ * A mapping may also cover any page range of [0, lseek(SEEK_END)) that
+ * holds a page of some region; its pages are faulted in as they are
+ * touched (libvhost-user and DPDK map [0, offset + size) for each region:
+ * inserting everything would map the whole space once per region), and
+ * stay valid once mapped. An offset that is no region's then (a gap, a
+ * removed region) is SIGBUS. A range with no page of any region is
+ * refused.
  *
  * Shared mappings are write-notify (page_mkwrite): every page is mapped
  * read-only until its first write, which a read-only region's page never
@@ -92,29 +98,6 @@ static const struct vm_operations_struct vmmem_vm_ops = {
 	.page_mkwrite	= vmmem_page_mkwrite,
 };
 
-/* Inserts the pages of every region in the mapping's range. */
-static int vmmem_populate(struct vmmem_space *s, struct vm_area_struct *vma)
-{
-	unsigned long first = vma->vm_pgoff, last = first + vma_pages(vma) - 1;
-	unsigned long index = first;
-	struct vmmem_region *r;
-	int ret;
-
-	mt_for_each(&s->by_pgoff, r, index, last) {
-		unsigned long rfirst = vmmem_region_pgoff(r);
-		unsigned long from = max(first, rfirst);
-		unsigned long to = min(last, rfirst + r->npages - 1);
-
-		ret = vmmem_insert_pages(vma, vma->vm_start +
-					 ((from - first) << PAGE_SHIFT),
-					 r->pages + (from - rfirst),
-					 to - from + 1);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
 int vmmem_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct vmmem_space *s = file->private_data;
@@ -153,25 +136,33 @@ int vmmem_mmap(struct file *file, struct vm_area_struct *vma)
 	index = vma->vm_pgoff;
 	if (!mt_find(&s->by_pgoff, &index, vma->vm_pgoff + npages - 1))
 		goto out;
-	/* Nothing in a range of one read-only region can ever be written. */
 	r = mtree_load(&s->by_pgoff, vma->vm_pgoff);
-	if (r && vmmem_region_ro(r) &&
-	    vma->vm_pgoff + npages <= vmmem_region_pgoff(r) + r->npages) {
+	if (r && vma->vm_pgoff + npages > vmmem_region_pgoff(r) + r->npages)
+		r = NULL;	/* not within one region */
+	/* Nothing in a range of one read-only region can ever be written. */
+	if (r && vmmem_region_ro(r)) {
 		ret = -EACCES;
 		if (vma->vm_flags & VM_WRITE)
 			goto out;
 		vm_flags_clear(vma, VM_MAYWRITE);
 	}
 	/* The mapping is never expanded: offsets past it are others'. */
-	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_MIXEDMAP);
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &vmmem_vm_ops;
-	/*
-	 * page_mkwrite makes a shared mapping write-notify: its pages are
-	 * mapped read-only, as the mm will set once we return. The pages go
-	 * in now, so with that protection already.
-	 */
-	vma->vm_page_prot = vm_get_page_prot(vma->vm_flags & ~VM_SHARED);
-	ret = vmmem_populate(s, vma);
+	ret = 0;
+	if (r) {
+		/*
+		 * page_mkwrite makes a shared mapping write-notify: its pages
+		 * are mapped read-only, as the mm sets once we return. They
+		 * go in now, so with that protection already.
+		 */
+		vm_flags_set(vma, VM_MIXEDMAP);
+		vma->vm_page_prot = vm_get_page_prot(vma->vm_flags & ~VM_SHARED);
+		ret = vmmem_insert_pages(vma, vma->vm_start,
+					 r->pages + (vma->vm_pgoff -
+						     vmmem_region_pgoff(r)),
+					 npages);
+	}
 out:
 	mutex_unlock(&s->lock);
 	return ret;

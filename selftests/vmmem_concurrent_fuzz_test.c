@@ -297,16 +297,14 @@ static void op_map(struct worker *w)
 	if (p == MAP_FAILED)
 		return;
 	/*
-	 * What a writable mapping may write is known only for one live
-	 * region of the file we listed: a page past the region may be a
-	 * hole (SIGBUS) or a read-only region's (SIGBUS on write), and so
-	 * may any page of another file's. Keep only what is known.
+	 * Only a mapping within one region of the file we listed has all
+	 * its pages for good, with the access we know: one that runs past
+	 * the region is faulted in as touched (a removed region's page is
+	 * then SIGBUS), and one of another file's may hold anything. Keep
+	 * only the first kind.
 	 */
-	if (past)
-		munmap((unsigned char *)p + --n * PG, PG);
-	if (!n || stale || (past && ro)) {
-		if (n)
-			munmap(p, n * PG);
+	if (past || stale) {
+		munmap(p, n * PG);
 		return;
 	}
 	unmap_all(w, m);		/* the slot's old mapping */

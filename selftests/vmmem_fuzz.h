@@ -380,12 +380,14 @@ static inline unsigned long bad_cmd(struct fuzz *f)
 }
 
 /*
- * Whether the page at mmap offset @off of a mapping made just before has
- * a region's page: a region listed now that covers it was there at mmap()
- * time (offsets are never reused; later regions get later ones), so its
- * page was mapped. Elsewhere an access is SIGBUS, as documented.
+ * Whether a mapping of @len bytes at mmap offset @off, made just before,
+ * has all its pages: it does if it lies within one region listed now.
+ * That region was there at mmap() time (offsets are never reused; later
+ * regions get later ones), and a mapping within one region gets all its
+ * pages then. Other mappings are faulted in as touched: a page whose
+ * region went is SIGBUS, as documented.
  */
-static inline bool fuzz_offset_mapped(struct fuzz *f, __u64 off)
+static inline bool fuzz_offset_mapped(struct fuzz *f, __u64 off, __u64 len)
 {
 	struct vmmem_region_info arr[64];
 	struct vmmem_region_list l;
@@ -398,7 +400,8 @@ static inline bool fuzz_offset_mapped(struct fuzz *f, __u64 off)
 		return false;
 	for (i = 0; i < l.count; i++)
 		if (arr[i].mmap_offset != VMMEM_NO_MMAP &&
-		    off - arr[i].mmap_offset < arr[i].size)
+		    off - arr[i].mmap_offset < arr[i].size &&
+		    len <= arr[i].size - (off - arr[i].mmap_offset))
 			return true;
 	return false;
 }
@@ -424,7 +427,7 @@ static inline int fuzz_step(struct fuzz *f, int *ret, int *err)
 		*err = errno;
 		*ret = p == MAP_FAILED ? -1 : 0;
 		if (p != MAP_FAILED) {
-			if ((prot & PROT_READ) && fuzz_offset_mapped(f, off))
+			if ((prot & PROT_READ) && fuzz_offset_mapped(f, off, len))
 				(void)*(volatile unsigned char *)p;
 			munmap(p, len);
 		}

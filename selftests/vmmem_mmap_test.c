@@ -3,8 +3,9 @@
  * vmmem mmap(): kernel-backed regions are mapped MAP_SHARED at their
  * mmap_offset, and a mapping may span any page range of the offset space
  * (holes SIGBUS, read-only regions read-only); the mapping and
- * VMMEM_READ/WRITE see the same pages; pages outlive region removal and
- * file close for existing mappings.
+ * VMMEM_READ/WRITE see the same pages; the pages of a mapping within one
+ * region, and those a mapping across regions touched, outlive region
+ * removal and file close.
  */
 
 #include "vmmem_test.h"
@@ -238,8 +239,12 @@ TEST_F(mm, a_mapping_ends_at_the_end_of_the_offset_space)
 	ASSERT_EQ(EINVAL, errno);
 }
 
-/* A read-only region's pages stay read-only after it is removed. */
-TEST_F(mm, a_readonly_page_stays_readonly_after_its_region_is_removed)
+/*
+ * A mapping across regions gets its pages as they are touched: what it
+ * touched stays, with the access it had (a read-only region's page stays
+ * read-only); a page it never touched is gone with its region.
+ */
+TEST_F(mm, a_mapping_across_regions_keeps_the_pages_it_touched)
 {
 	struct vmmem_region_add ro;
 	unsigned char *m;
@@ -250,13 +255,18 @@ TEST_F(mm, a_readonly_page_stays_readonly_after_its_region_is_removed)
 	end = lseek(self->fd, 0, SEEK_END);
 	m = vmap_rw(self->fd, 0, end);
 	ASSERT_NE(MAP_FAILED, m);
+	EXPECT_EQ(0, m[ro.mmap_offset]);
+	m[self->r.mmap_offset] = 8;
 	ASSERT_EQ(0, vm_remove_id(self->fd, ro.id));
+	ASSERT_EQ(0, vm_remove_id(self->fd, self->r.id));
+	/* touched: still there, read-only or writable as before */
 	EXPECT_EQ(0, m[ro.mmap_offset]);
 	EXPECT_TRUE(sigbus_at(m + ro.mmap_offset, true));
-	/* a writable region's pages stay writable */
-	ASSERT_EQ(0, vm_remove_id(self->fd, self->r.id));
 	m[self->r.mmap_offset] = 9;
 	EXPECT_EQ(9, m[self->r.mmap_offset]);
+	/* never touched: gone */
+	EXPECT_TRUE(sigbus_at(m + ro.mmap_offset + PG, false));
+	EXPECT_TRUE(sigbus_at(m + self->r.mmap_offset + PG, false));
 	ASSERT_EQ(0, munmap(m, end));
 }
 
