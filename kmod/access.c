@@ -173,7 +173,7 @@ static size_t vmmem_copy_mapped(void *kaddr, char __user *ubuf, size_t n,
 }
 
 /* Bytes one step of a copy moves through a vmap: a quarter of a budget. */
-#define VMMEM_COPY_STEP		(256 * 1024)
+#define VMMEM_COPY_STEP		(64 * 1024)
 
 /*
  * One step of a copy of @len bytes at @off of @r: sets *@n to the bytes it
@@ -206,6 +206,7 @@ static int vmmem_copy(struct vmmem_walk *w, struct vmmem_io *io, bool write)
 	char __user *ubuf = u64_to_user_ptr(io->user_addr);
 	bool small = vmmem_is_small(io->guest_addr, io->len);
 	u64 limit = U64_MAX;	/* bytes known to be faulted in, after a fault */
+	unsigned int tries = 0;	/* fault-ins since the last progress */
 	ssize_t avail;
 	int ret = 0;
 
@@ -231,9 +232,13 @@ static int vmmem_copy(struct vmmem_walk *w, struct vmmem_io *io, bool write)
 		copied = vmmem_copy_step(r, off, ubuf + io->done, len, write,
 					 len == io->len, &n);
 		io->done += copied;
+		if (copied)
+			tries = 0;
 		if (copied == n) {
 			limit = U64_MAX;
 			ret = vmmem_walk_charge(w, n);
+		} else if (++tries > VMMEM_FAULT_TRIES) {
+			ret = -EFAULT;
 		} else {
 			avail = vmmem_walk_fault_in(w, ubuf + io->done,
 						    n - copied, !write);

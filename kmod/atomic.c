@@ -60,10 +60,39 @@ static u64 vmmem_cmpxchg(void *p, u32 size, u64 old, u64 new)
 	}
 }
 
+/*
+ * Fully ordered, and wait-free where the CPU has an instruction for it: a
+ * compare-exchange loop could be made to spin by another thread writing
+ * the word through a mapping, inside a section that cannot be preempted.
+ */
+static u64 vmmem_fetch_add(void *p, u32 size, u64 v, u64 mask)
+{
+#ifdef CONFIG_X86
+	switch (size) {
+	case 1:
+		return xadd((u8 *)p, (u8)v);
+	case 2:
+		return xadd((u16 *)p, (u16)v);
+	case 4:
+		return xadd((u32 *)p, (u32)v);
+	default:
+		return xadd((u64 *)p, v);
+	}
+#else
+	u64 old, cur = vmmem_load(p, size);
+
+	do {
+		old = cur;
+		cur = vmmem_cmpxchg(p, size, old, (old + v) & mask);
+	} while (cur != old);
+	return old;
+#endif
+}
+
 static u64 vmmem_atomic_op(void *p, const struct vmmem_atomic *a)
 {
 	u64 mask = a->size == 8 ? U64_MAX : BIT_ULL(a->size * 8) - 1;
-	u64 old, cur;
+	u64 old;
 
 	switch (a->op) {
 	case VMMEM_ATOMIC_LOAD:
@@ -83,13 +112,7 @@ static u64 vmmem_atomic_op(void *p, const struct vmmem_atomic *a)
 	case VMMEM_ATOMIC_CMPXCHG:
 		return vmmem_cmpxchg(p, a->size, a->expected, a->value);
 	default:
-		cur = vmmem_load(p, a->size);
-		do {
-			old = cur;
-			cur = vmmem_cmpxchg(p, a->size, old,
-					    (old + a->value) & mask);
-		} while (cur != old);
-		return old;
+		return vmmem_fetch_add(p, a->size, a->value, mask);
 	}
 }
 
@@ -144,7 +167,7 @@ long vmmem_ioctl_atomic(struct vmmem_space *s, void __user *argp,
 	 * alignment; only then is a misaligned access -EINVAL (aligned, it
 	 * neither tears nor crosses a page or a region).
 	 */
-	idx = srcu_read_lock(&vmmem_srcu);
+	idx = vmmem_read_lock();
 	r = vmmem_find(s, a.guest_addr);
 	if (!r) {
 		ret = -ENXIO;
@@ -158,7 +181,7 @@ long vmmem_ioctl_atomic(struct vmmem_space *s, void __user *argp,
 		result = vmmem_atomic_op(kaddr + offset_in_page(off), &a);
 		kunmap_local(kaddr);
 	}
-	srcu_read_unlock(&vmmem_srcu, idx);
+	vmmem_read_unlock(idx);
 
 	if (ret)
 		return ret;

@@ -32,7 +32,7 @@ static unsigned int vmmem_fd_bvecs(struct vmmem_space *s, u64 gpa, u64 len,
 
 	*bytes = 0;
 	*stop = 0;
-	idx = srcu_read_lock(&vmmem_srcu);
+	idx = vmmem_read_lock();
 	while (nr < VMMEM_FD_BVECS && *bytes < len) {
 		struct vmmem_region *r = vmmem_find(s, gpa + *bytes);
 		u64 off;
@@ -54,7 +54,7 @@ static unsigned int vmmem_fd_bvecs(struct vmmem_space *s, u64 gpa, u64 len,
 		*bytes += bv[nr].bv_len;
 		nr++;
 	}
-	srcu_read_unlock(&vmmem_srcu, idx);
+	vmmem_read_unlock(idx);
 	return nr;
 }
 

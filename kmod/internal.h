@@ -7,6 +7,7 @@
 #include <linux/maple_tree.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/preempt.h>
 #include <linux/srcu.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
@@ -26,11 +27,27 @@ struct user_struct;
 
 /*
  * A region never changes after it is published in by_gpa; readers find it
- * under srcu_read_lock(&vmmem_srcu) and it is freed only after
- * synchronize_srcu(). One SRCU domain serves every open file: an open
- * costs no per-CPU memory, and no reader holds it for long (walk.c).
+ * under vmmem_read_lock() and it is freed only after synchronize_srcu().
+ * One SRCU domain serves every open file: an open costs no per-CPU memory.
+ * A remove therefore waits for every reader of every file, so readers are
+ * short and cannot be preempted (a low-priority task preempted inside one
+ * would stall every tenant's remove): nothing in them sleeps or faults,
+ * and walks (walk.c) leave at every budget.
  */
 extern struct srcu_struct vmmem_srcu;
+
+/* Preemption off around the whole section, or it may happen inside. */
+static inline int vmmem_read_lock(void)
+{
+	preempt_disable();
+	return srcu_read_lock(&vmmem_srcu);
+}
+
+static inline void vmmem_read_unlock(int idx)
+{
+	srcu_read_unlock(&vmmem_srcu, idx);
+	preempt_enable();
+}
 
 struct vmmem_region {
 	u64 gpa;
@@ -91,7 +108,7 @@ static inline unsigned long vmmem_region_pgoff(const struct vmmem_region *r)
 	return r->mmap_offset >> PAGE_SHIFT;
 }
 
-/* Caller holds srcu_read_lock(&vmmem_srcu) or s->lock. */
+/* Caller holds vmmem_read_lock() or s->lock. */
 static inline struct vmmem_region *vmmem_find(struct vmmem_space *s, u64 gpa)
 {
 	return mtree_load(&s->by_gpa, gpa);
@@ -125,8 +142,16 @@ struct vmmem_walk {
 	struct vmmem_region *hint[2];	/* last two regions found */
 	u64 gen;			/* s->generation of the hint */
 	unsigned int budget;		/* pages of work before a pause */
-	int idx;			/* srcu_read_lock() */
+	int idx;			/* vmmem_read_lock() */
 };
+
+/*
+ * Fault-ins in a row after which an access that still faults is -EFAULT:
+ * the page is there yet the access cannot be made (e.g. shadow-stack
+ * memory, which the kernel's fault-in accepts and a plain write faults
+ * on), or another thread keeps taking it away.
+ */
+#define VMMEM_FAULT_TRIES	8
 
 void vmmem_walk_begin(struct vmmem_walk *w, struct vmmem_space *s);
 void vmmem_walk_end(struct vmmem_walk *w);

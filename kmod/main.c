@@ -127,8 +127,8 @@ static long vmmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return vmmem_ioctl_io_batch(s, argp, file->f_mode);
 	case VMMEM_ATOMIC:
 		return vmmem_ioctl_atomic(s, argp, file->f_mode);
-	case VMMEM_COPY:
-		return wr ? vmmem_ioctl_copy(s, argp) : -EBADF;
+	case VMMEM_COPY:	/* into a user region: it tells memory too */
+		return rd && wr ? vmmem_ioctl_copy(s, argp) : -EBADF;
 	case VMMEM_TRANSLATE:
 		return vmmem_ioctl_translate(s, argp);
 	case VMMEM_READ_FROM_FD:

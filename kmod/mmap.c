@@ -64,13 +64,13 @@ static vm_fault_t vmmem_fault(struct vm_fault *vmf)
 	struct page *page = NULL;
 	int idx;
 
-	idx = srcu_read_lock(&vmmem_srcu);
+	idx = vmmem_read_lock();
 	r = mtree_load(&s->by_pgoff, vmf->pgoff);
 	if (r) {
 		page = r->pages[vmf->pgoff - vmmem_region_pgoff(r)];
 		get_page(page);
 	}
-	srcu_read_unlock(&vmmem_srcu, idx);
+	vmmem_read_unlock(idx);
 	if (!page)
 		return VM_FAULT_SIGBUS;
 	vmf->page = page;

@@ -13,10 +13,12 @@
 #include <linux/magic.h>
 #include <linux/memremap.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
 #include <linux/slab.h>
+#include <linux/userfaultfd_k.h>
 #include <linux/vmalloc.h>
 
 #include "compat.h"
@@ -101,20 +103,80 @@ static bool vmmem_vma_pinnable(struct vm_area_struct *vma)
 	return S_ISREG(inode->i_mode) && inode->i_sb->s_magic == TMPFS_MAGIC;
 }
 
-/* Caller holds mmap_read_lock(mm). -EFAULT for a hole. */
+/*
+ * Caller holds mmap_read_lock(mm). -EFAULT for a hole or memory not
+ * mapped writable (a pin is for writing). *@uffd: some of it
+ * is registered with userfaultfd, whose faults a pin under the lock
+ * cannot wait for.
+ */
 static int vmmem_range_pinnable(struct mm_struct *mm, unsigned long start,
-				unsigned long end)
+				unsigned long end, bool *uffd)
 {
+	*uffd = false;
 	while (start < end) {
 		struct vm_area_struct *vma = find_vma(mm, start);
 
+		/* The first that cannot be pinned says why, in address order. */
 		if (!vma || vma->vm_start > start)
 			return -EFAULT;
 		if (!vmmem_vma_pinnable(vma))
 			return -EOPNOTSUPP;
+		if (!(vma->vm_flags & VM_WRITE))
+			return -EFAULT;
+		*uffd |= userfaultfd_armed(vma);
 		start = vma->vm_end;
 	}
 	return 0;
+}
+
+/* The whole range, before anything is allocated for it. */
+static int vmmem_range_check(struct mm_struct *mm, unsigned long start,
+			     unsigned long end)
+{
+	bool uffd;
+	int ret;
+
+	ret = mmap_read_lock_killable(mm);
+	if (ret)
+		return ret;
+	ret = vmmem_range_pinnable(mm, start, end, &uffd);
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+/*
+ * Pins @n pages at @start into @pages, checking under the same mmap lock
+ * that the mappings are of a kind that may be pinned. Pages a
+ * userfaultfd has yet to provide are faulted in first, with no lock held
+ * (waiting killably for the handler): a pin under the lock would fail on
+ * them. Returns the pages pinned or a -errno.
+ */
+static long vmmem_pin_chunk(struct mm_struct *mm, unsigned long start,
+			    unsigned long n, struct page **pages)
+{
+	bool uffd, faulted = false;
+	long ret;
+
+	for (;;) {
+		ret = mmap_read_lock_killable(mm);
+		if (ret)
+			return ret;
+		ret = vmmem_range_pinnable(mm, start, start + n * PAGE_SIZE,
+					   &uffd);
+		if (!ret && uffd && !faulted) {
+			mmap_read_unlock(mm);
+			fault_in_safe_writeable((char __user *)start,
+						n * PAGE_SIZE);
+			faulted = true;
+			continue;
+		}
+		if (!ret)
+			ret = vmmem_pin_user_pages(start, n,
+						   FOLL_WRITE | FOLL_LONGTERM,
+						   pages);
+		mmap_read_unlock(mm);
+		return ret;
+	}
 }
 
 /* Pinned pages must be ordinary memory the module can kmap and copy. */
@@ -185,27 +247,23 @@ int vmmem_pages_pin(struct vmmem_region *r)
 	unsigned long pinned = 0;
 	long ret;
 
-	r->pages = vmmem_page_array(r->npages);
-	if (!r->pages)
-		return -ENOMEM;
+	/* The limit and the range first: then the page array. */
 	ret = vmmem_charge(r);
 	if (ret)
-		goto free_array;
+		return ret;
+	ret = vmmem_range_check(mm, r->user_addr, r->user_addr + r->size);
+	if (ret)
+		goto uncharge;
+	r->pages = vmmem_page_array(r->npages);
+	ret = -ENOMEM;
+	if (!r->pages)
+		goto uncharge;
 
 	while (pinned < r->npages) {
 		unsigned long start = r->user_addr + pinned * PAGE_SIZE;
 		unsigned long chunk = min(r->npages - pinned, VMMEM_PIN_CHUNK);
 
-		ret = mmap_read_lock_killable(mm);
-		if (ret)
-			goto unpin;
-		/* Checked under the lock that keeps the mappings as they are. */
-		ret = vmmem_range_pinnable(mm, start, start + chunk * PAGE_SIZE);
-		if (!ret)
-			ret = vmmem_pin_user_pages(start, chunk,
-						   FOLL_WRITE | FOLL_LONGTERM,
-						   r->pages + pinned);
-		mmap_read_unlock(mm);
+		ret = vmmem_pin_chunk(mm, start, chunk, r->pages + pinned);
 		if (ret <= 0) {
 			/* Unmapped, read-only or unpinnable memory. */
 			if (!ret || (ret != -ENOMEM && ret != -EINTR &&
@@ -229,10 +287,10 @@ int vmmem_pages_pin(struct vmmem_region *r)
 
 unpin:
 	vmmem_unpin(r, pinned, false);
-	vmmem_uncharge(r);
-free_array:
 	kvfree(r->pages);
 	r->pages = NULL;
+uncharge:
+	vmmem_uncharge(r);
 	return ret;
 }
 

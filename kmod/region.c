@@ -189,6 +189,7 @@ long vmmem_ioctl_add(struct vmmem_space *s, void __user *argp)
 	struct vmmem_region_add __user *uarg = argp;
 	struct vmmem_region_add arg;
 	struct vmmem_region *r;
+	unsigned int tries;
 	u64 end;
 	int ret;
 
@@ -227,7 +228,7 @@ long vmmem_ioctl_add(struct vmmem_space *s, void __user *argp)
 	}
 	ret = vmmem_pages_map(r);
 
-	while (!ret) {
+	for (tries = 0; !ret; tries++) {
 		ret = mutex_lock_killable(&s->lock);
 		if (ret)
 			break;
@@ -236,7 +237,8 @@ long vmmem_ioctl_add(struct vmmem_space *s, void __user *argp)
 		if (ret != -EAGAIN)
 			break;
 		/* Fault the answer in with no lock held, then try again. */
-		if (fault_in_safe_writeable((char __user *)&uarg->id,
+		if (tries == VMMEM_FAULT_TRIES ||
+		    fault_in_safe_writeable((char __user *)&uarg->id,
 					    sizeof(*uarg) -
 					    offsetof(typeof(*uarg), id)))
 			ret = -EFAULT;
@@ -338,6 +340,7 @@ long vmmem_ioctl_list(struct vmmem_space *s, void __user *argp)
 	struct vmmem_region_list __user *uarg = argp;
 	struct vmmem_region_info __user *uinfo;
 	struct vmmem_region_list arg;
+	unsigned int tries;
 	u32 count;
 	u64 gen;
 	int ret;
@@ -348,7 +351,7 @@ long vmmem_ioctl_list(struct vmmem_space *s, void __user *argp)
 		return -EINVAL;
 	uinfo = u64_to_user_ptr(arg.regions);
 
-	for (;;) {
+	for (tries = 0;; tries++) {
 		ret = mutex_lock_killable(&s->lock);
 		if (ret)
 			return ret;
@@ -359,7 +362,8 @@ long vmmem_ioctl_list(struct vmmem_space *s, void __user *argp)
 		if (ret != -EAGAIN)
 			break;
 		/* Fault the array in with no lock held, then try again. */
-		if (fault_in_safe_writeable((char __user *)uinfo,
+		if (tries == VMMEM_FAULT_TRIES ||
+		    fault_in_safe_writeable((char __user *)uinfo,
 					    array_size(count, sizeof(*uinfo))))
 			ret = -EFAULT;
 		else if (fatal_signal_pending(current))
@@ -386,11 +390,11 @@ long vmmem_ioctl_find(struct vmmem_space *s, void __user *argp)
 	if (arg.reserved)
 		return -EINVAL;
 
-	idx = srcu_read_lock(&vmmem_srcu);
+	idx = vmmem_read_lock();
 	r = vmmem_find(s, arg.guest_addr);
 	if (r)
 		vmmem_region_info(r, &arg.region);
-	srcu_read_unlock(&vmmem_srcu, idx);
+	vmmem_read_unlock(idx);
 
 	if (!r)
 		return -ENXIO;

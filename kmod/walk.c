@@ -3,7 +3,7 @@
  * Read-side walks over a guest address space (struct vmmem_walk).
  *
  * Regions are freed only after synchronize_srcu(), so a walk takes no
- * lock. Page faults are disabled inside it: a user access
+ * lock; it runs with preemption and page faults disabled. A user access
  * that faults leaves the section, faults the page in outside it (where a
  * userfaultfd or FUSE page may keep it waiting, killably), then comes back
  * and looks the regions up again. A remove therefore never waits for user
@@ -18,19 +18,23 @@
 
 DEFINE_SRCU(vmmem_srcu);
 
-/* Work between two pauses: 1 MiB of copying, or 256 lookups. */
-#define VMMEM_WALK_BUDGET	256
+/*
+ * Work between two pauses: 256 KiB of copying, or 64 lookups; about
+ * 20 us on hardware, which bounds how long a remove waits for a walk and
+ * how long the walk runs without preemption.
+ */
+#define VMMEM_WALK_BUDGET	64
 
 static void vmmem_walk_enter(struct vmmem_walk *w)
 {
-	w->idx = srcu_read_lock(&vmmem_srcu);
+	w->idx = vmmem_read_lock();
 	pagefault_disable();
 }
 
 static void vmmem_walk_leave(struct vmmem_walk *w)
 {
 	pagefault_enable();
-	srcu_read_unlock(&vmmem_srcu, w->idx);
+	vmmem_read_unlock(w->idx);
 	/* Outside the section a found region may be freed: forget them. */
 	w->hint[0] = NULL;
 	w->hint[1] = NULL;

@@ -17,6 +17,12 @@
  *              a rescheduling point, which must stay below GAP_FLOOR_MS or
  *              a tenth of the call, whichever is more.
  *
+ *   srcu.*     readers of one open file, at the lowest priority and
+ *              preempted all the time (preempt=full, switched on through
+ *              debugfs for the test), must not hold up another file's
+ *              removes: one SRCU domain serves every file, so its readers
+ *              run without preemption and briefly.
+ *
  * The test VM's soft-lockup (watchdog_thresh 2) and hung-task (10 s)
  * detectors watch all of it: vm/run.sh fails on their reports.
  */
@@ -329,6 +335,81 @@ TEST_F_TIMEOUT(resched, the_call_reschedules_throughout, 300)
 						       GAP_FLOOR_MS);
 	if (p != MAP_FAILED)
 		munmap(p, size);
+}
+
+/* --- srcu ------------------------------------------------------------------ */
+
+#define PREEMPT_MODE	"/sys/kernel/debug/sched/preempt"
+#define SRCU_SECONDS	2.0
+#define REMOVE_BOUND_MS	200
+
+static _Atomic bool srcu_stop;
+
+/* A reader at SCHED_IDLE: preempted by anything that wants its CPU. */
+static void *idle_reader(void *arg)
+{
+	struct sched_param sp = { 0 };
+	unsigned char *buf = anon_map(MB);
+	int fd = (intptr_t)arg;
+
+	pin_to_cpu(PROBE_CPU);
+	sched_setscheduler(0, SCHED_IDLE, &sp);
+	while (buf && !srcu_stop)
+		vm_read(fd, 0, buf, MB, 0, NULL);
+	return NULL;
+}
+
+/* What the reader is preempted by. */
+static void *hog(void *arg)
+{
+	pin_to_cpu(PROBE_CPU);
+	while (!srcu_stop)
+		;
+	return NULL;
+}
+
+TEST(srcu_a_preempted_reader_of_another_file_holds_up_no_remove)
+{
+	int tenant = vm_open(), other = vm_open(), i;
+	char mode[64] = "";
+	double worst = 0, end, t0, dt;
+	unsigned long removes = 0;
+	pthread_t th[3];
+
+	ASSERT_GE(tenant, 0);
+	ASSERT_GE(other, 0);
+	if (read_file_str(PREEMPT_MODE, mode, sizeof(mode)) ||
+	    write_file_str(PREEMPT_MODE, "full\n"))
+		SKIP(return, "no %s", PREEMPT_MODE);
+	ASSERT_EQ(0, vm_add(tenant, 0, MB, 0, 0, NULL));
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, idle_reader,
+					    (void *)(intptr_t)tenant));
+	ASSERT_EQ(0, pthread_create(&th[2], NULL, hog, NULL));
+	pin_to_cpu(0);
+	end = now_sec() + SRCU_SECONDS;
+	while (now_sec() < end) {
+		ASSERT_EQ(0, vm_add(other, 0, PG, 0, 0, NULL));
+		t0 = now_sec();
+		ASSERT_EQ(0, vm_remove_addr(other, 0, PG));
+		dt = now_sec() - t0;
+		if (dt > worst)
+			worst = dt;
+		removes++;
+	}
+	srcu_stop = true;
+	for (i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	/* "none (voluntary) full": the mode in parentheses was on */
+	if (strstr(mode, "(none)"))
+		write_file_str(PREEMPT_MODE, "none\n");
+	else if (strstr(mode, "(voluntary)"))
+		write_file_str(PREEMPT_MODE, "voluntary\n");
+	ksft_print_msg("%lu removes, the longest %.1f ms\n", removes,
+		       worst * 1e3);
+	EXPECT_LT(worst * 1e3, REMOVE_BOUND_MS);
+	close(tenant);
+	close(other);
 }
 
 TEST_HARNESS_MAIN

@@ -9,8 +9,10 @@
  * Runs in a cgroup v2 group with memory.max set, created for the test
  * (cgroup2 is mounted on /sys/fs/cgroup if it is not yet).
  */
+#include <grp.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 
 #include "vmmem_test.h"
 
@@ -142,6 +144,39 @@ TEST_F(memcg, an_add_beyond_memory_max_is_enomem_and_kills_nobody)
 	/* the charge was given back: the group holds the bystander only */
 	EXPECT_LT(cg_read(self->dir, "memory.current"),
 		  (long)(BYSTANDER + (8 << 20)));
+}
+
+/*
+ * An unprivileged add beyond RLIMIT_MEMLOCK is refused before anything is
+ * allocated for it: a huge user region costs its page array (8 bytes a
+ * page), which must not be the price of learning the limit.
+ */
+TEST_F(memcg, an_add_beyond_rlimit_memlock_allocates_nothing)
+{
+	int status;
+	pid_t pid = fork();
+
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		struct rlimit rl = { 64 << 10, 64 << 10 };
+		unsigned char *buf = anon_map(PG);
+		int fd = vm_open();
+
+		if (fd < 0 || !buf || cg_join(self->dir) ||
+		    setrlimit(RLIMIT_MEMLOCK, &rl) || setgroups(0, NULL) ||
+		    setgid(65534) || setuid(65534))
+			_exit(10);
+		/* 64 GiB: a 128 MiB page array, twice the group's limit */
+		if (vm_add(fd, 0, 64ULL << 30, ptr2u(buf), 0, NULL) != -1)
+			_exit(11);
+		_exit(errno == ENOMEM ? 0 : 12);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* the group never came near its limit */
+	EXPECT_EQ(0, cg_event(self->dir, "max"));
+	EXPECT_LT(cg_read(self->dir, "memory.peak"), 16L << 20);
 }
 
 /*

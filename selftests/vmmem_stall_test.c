@@ -378,6 +378,51 @@ TEST_F_TIMEOUT(stall, a_stalled_call_dies_at_sigkill, 60)
 	close(ready[1]);
 }
 
+/* --- pinning memory that userfaultfd provides ---------------------------- */
+
+struct add_arg {
+	int fd, ret, err;
+	__u64 uaddr;
+};
+
+static void *do_add(void *p)
+{
+	struct add_arg *a = p;
+
+	a->ret = vm_add(a->fd, GPA_C, STALL_LEN, a->uaddr, 0, NULL);
+	a->err = errno;
+	return NULL;
+}
+
+/*
+ * A user region over memory that a userfaultfd has yet to provide: the
+ * add waits for the pages (killably, holding no lock), as a fault would,
+ * instead of failing because a pin under the mmap lock cannot wait.
+ */
+TEST(add_of_a_userfaultfd_range_waits_for_its_pages)
+{
+	struct add_arg a = { .fd = vm_open() };
+	unsigned char b = 0;
+	struct stall st;
+	pthread_t th;
+
+	ASSERT_GE(a.fd, 0);
+	ASSERT_EQ(0, stall_init(&st, STALL_UFFD, STALL_LEN, 0x3c));
+	a.uaddr = ptr2u(st.buf);
+	ASSERT_EQ(0, pthread_create(&th, NULL, do_add, &a));
+	ASSERT_EQ(0, stall_wait(&st, STALL_BOUND_MS))
+		TH_LOG("the add did not wait: ret %d errno %d", a.ret, a.err);
+	/* and meanwhile the table is free for others */
+	ASSERT_EQ(0, vm_add(a.fd, GPA_A, PG, 0, 0, NULL));
+	stall_release(&st);
+	pthread_join(th, NULL);
+	ASSERT_EQ(0, a.ret) TH_LOG("errno %d", a.err);
+	ASSERT_EQ(0, vm_read(a.fd, GPA_C + STALL_LEN - 1, &b, 1, 0, NULL));
+	EXPECT_EQ(0x3c, b);
+	close(a.fd);
+	stall_fini(&st);
+}
+
 /* --- the batch's lookup hint -------------------------------------------- */
 
 FIXTURE(hint) {

@@ -13,7 +13,8 @@
  * The open file's mode is a capability, as for read(2) and write(2): what
  * changes guest memory or the region table needs a file open for writing,
  * what tells guest memory needs one open for reading (both for a
- * compare-exchange or fetch-add); listing, finding and translating need
+ * compare-exchange, a fetch-add or a guest copy, which may copy into a
+ * user region of the caller's own); listing, finding and translating need
  * neither. Every open() is a new, empty address space.
  *
  * Calls that loop (over pages, regions or batch ops) reschedule as they go
@@ -72,9 +73,15 @@
  *               pins (across exec(), and after the pinning process exits
  *               while another holds the file). The pinning process shows
  *               them as VmPin. Regions may pin the same pages more than once.
+ *               Pages a userfaultfd has yet to provide are waited for, as a
+ *               fault would wait (killably, holding no lock). The range is
+ *               checked before anything is allocated for it; the first
+ *               part that cannot be pinned, in address order, gives the
+ *               error.
  * @flags:       (in) VMMEM_REGION_* flags
- * @id:          (out) region id, unique within this open file (ignored on
- *               input, as is @mmap_offset; undefined after an error)
+ * @id:          (out) region id, unique within this open file and never
+ *               reused (ignored on input, as is @mmap_offset; undefined
+ *               after an error, and a failed add may use up an id)
  * @mmap_offset: (out) offset to mmap() the region at (MAP_SHARED), or
  *               VMMEM_NO_MMAP for user-backed regions
  * @reserved:    must be zero
@@ -286,7 +293,7 @@ struct vmmem_io_batch {
  * @reserved:   must be zero
  *
  * The access is one atomic access of @size bytes in guest memory, in host
- * byte order. @value and @expected must fit in @size bytes. LOAD needs a
+ * byte order (a fetch-add is a locked xadd: it cannot be made to retry). @value and @expected must fit in @size bytes. LOAD needs a
  * file open for reading, STORE one open for writing, CMPXCHG and FETCH_ADD
  * both.
  * Errors, in this order of precedence (vm-memory's: the region is looked
@@ -329,7 +336,9 @@ struct vmmem_atomic {
  * prefix that is backed in both (and writable at the destination) and
  * reports it in @done; each piece checks the regions it touches again, so
  * a destination re-added read-only meanwhile stops the copy (-EACCES with
- * VMMEM_IO_EXACT) and is never written. Needs a file open for writing.
+ * VMMEM_IO_EXACT) and is never written. A copy from the end that stops
+ * early reports @done 0 and the error that stopped it. Needs a file open
+ * for reading and writing.
  * Errors: -ENXIO (first source or destination byte not backed), -EACCES
  * (a read-only destination byte: the first, or a later one with
  * VMMEM_IO_EXACT), -ERANGE (VMMEM_IO_EXACT and short at a hole), -EINTR
@@ -454,16 +463,31 @@ struct vmmem_fd_io {
 #define VMMEM_WRITE_TO_FD	_IOWR(VMMEM_IOCTL_MAGIC, 0x0c, struct vmmem_fd_io)
 
 /*
- * mmap(): kernel-backed regions only, MAP_SHARED, and the range must lie
- * within one region from its mmap_offset on. Guest memory is never
- * executable in the host. Errors: -EINVAL (MAP_PRIVATE, an offset that is
- * no region's, a range past the region, a user-backed region), -EACCES
- * (PROT_WRITE on a read-only region; its mappings can never gain write
- * permission; and, from the kernel, any mapping of a file not open for
- * reading), -EPERM (PROT_EXEC; mprotect() to add it fails with -EACCES).
- * The mapping cannot grow: mremap() fails with -EFAULT (VM_DONTEXPAND).
- * Pages stay valid for the mapping after the region is removed or the file
- * closed. A fork()ed child shares the mapping: it sees the same pages.
+ * mmap(), MAP_SHARED only, of the file's offset space: each kernel-backed
+ * region has its range of it, [mmap_offset, mmap_offset + size), never
+ * reused; lseek(SEEK_END) gives its end.
+ *  - A mapping within one region gets all its pages at mmap() time: they
+ *    stay valid for the mapping after the region is removed or the file is
+ *    closed, however the remove races the mmap().
+ *  - A mapping may also cover any page range of [0, end) that holds a page
+ *    of some region (libvhost-user and DPDK map [0, mmap_offset + size)):
+ *    its pages are faulted in as they are touched and then stay valid as
+ *    above. A page of no region (a gap, a removed region, or one removed
+ *    before the page was touched) raises SIGBUS.
+ *  - A read-only region's pages are mapped read-only in any mapping: a
+ *    write to one raises SIGBUS, also after the region is removed. Pages
+ *    are mapped read-only until their first write (the mapping is
+ *    write-notify).
+ *  - Guest memory is never executable in the host.
+ * Errors: -EINVAL (MAP_PRIVATE; a range past the end, or with no page of
+ * any region, such as the range of a region removed meanwhile, or of a
+ * user-backed region), -EACCES (PROT_WRITE on a range within one
+ * read-only region, whose mappings can never gain write permission; and,
+ * from the kernel, any mapping of a file not open for reading), -EPERM
+ * (PROT_EXEC; mprotect() to add it fails with -EACCES). The mapping cannot
+ * grow: mremap() fails with -EFAULT (VM_DONTEXPAND). A fork()ed child
+ * shares the mapping: it sees the same pages. The mappings of one open
+ * file share an address_space of their own (not the device node's).
  *
  * lseek(fd, 0, SEEK_END) returns the end of the mmap offset space, so
  * mmap-based clients that check a file's size (vm-memory) accept offsets.
