@@ -708,6 +708,24 @@ host_address_slow(struct vmmem *vm, uint64_t gpa, char **base, int *ret)
 	return m;
 }
 
+int vmmem_share_region(struct vmmem *vm, uint64_t gpa,
+		       struct vmmem_share *out)
+{
+	struct vmmem_region_info r;
+	int ret;
+
+	ret = vmmem_find_region(vm, gpa, &r);
+	if (ret < 0)
+		return ret;
+	memset(out, 0, sizeof(*out));
+	out->gpa = r.guest_addr;
+	out->size = r.size;
+	out->flags = r.flags;
+	out->mmap_offset = r.mmap_offset;
+	out->fd = r.backing == VMMEM_BACKING_KERNEL ? vm->fd : -1;
+	return vmmem_get_host_address(vm, r.guest_addr, &out->host, NULL);
+}
+
 int vmmem_get_host_address(struct vmmem *vm, uint64_t gpa, void **host,
 			   size_t *contig_len)
 {

@@ -478,6 +478,44 @@ int vmmem_get_host_address(struct vmmem *vm, uint64_t gpa, void **host,
 			   size_t *contig_len);
 
 /**
+ * struct vmmem_share - what to hand a client of a region's memory
+ * @gpa:         (out) the region's first guest address
+ * @size:        (out) its size in bytes
+ * @host:        (out) where this process sees it: a KVM memslot's
+ *               userspace_addr, a vhost-user region's userspace_addr
+ * @fd:          (out) the descriptor another process maps it from: the
+ *               handle's /dev/vmmem fd for a kernel-backed region; -1 for a
+ *               user-backed one, whose owner passes its own (the memfd)
+ * @mmap_offset: (out) the offset to map @fd at (vhost-user's mmap_offset),
+ *               or VMMEM_NO_MMAP for a user-backed region
+ * @flags:       (out) VMMEM_REGION_* (READONLY: KVM_MEM_READONLY)
+ */
+struct vmmem_share {
+	uint64_t gpa;
+	uint64_t size;
+	void *host;
+	int fd;
+	uint64_t mmap_offset;
+	uint32_t flags;
+};
+
+/**
+ * vmmem_share_region() - a region as KVM and a vhost-user backend take it
+ * @vm:  the handle
+ * @gpa: any guest address in the region
+ * @out: receives the region's description
+ *
+ * Maps a kernel-backed region (as vmmem_get_host_address() does) and says
+ * which fd and offset a backend maps it from. A backend may map either
+ * @mmap_offset on its own, or the whole file from 0 as libvhost-user does:
+ * /dev/vmmem maps any range of its offset space.
+ *
+ * Return: 0, or the errors of vmmem_get_host_address().
+ */
+int vmmem_share_region(struct vmmem *vm, uint64_t gpa,
+		       struct vmmem_share *out);
+
+/**
  * vmmem_refresh() - bring the mapping cache in line with the region table
  * @vm: the handle
  *

@@ -59,6 +59,7 @@ static void *hammer(void *arg)
 
 int main(void)
 {
+	struct vmmem_share sh;
 	unsigned long lists, ios, page = sysconf(_SC_PAGESIZE);
 	struct vmmem_region_info ri[8], low, usr, rom;
 	struct vmmem_io ops[3];
@@ -113,6 +114,7 @@ int main(void)
 	CHECK_EQ(vmmem_find_region(vm, MiB + 5, &ri[0]), 0);
 	CHECK_EQ(ri[0].id, usr.id);
 	CHECK_EQ(vmmem_find_region(vm, 3 * MiB, &ri[0]), -ENXIO);
+
 
 	/* Ranges: adjacent regions are one range; overflow is not backed. */
 	CHECK(vmmem_check_range(vm, 0, 2 * MiB));
@@ -278,6 +280,21 @@ int main(void)
 	CHECK_EQ(vmmem_get_host_address(vm, 8, &q, NULL), 0);
 	CHECK_EQ(*(uint64_t *)q, 0);
 	CHECK_EQ(vmmem_refresh(vm), 0);
+
+	/* What KVM and a backend get: the fd and offset, or the owner's. */
+	CHECK_EQ(vmmem_find_region(vm, 5, &ri[0]), 0);
+	CHECK_EQ(vmmem_share_region(vm, 5, &sh), 0);
+	CHECK(sh.gpa == 0 && sh.size == 2 * MiB && sh.fd == vmmem_fd(vm) &&
+	      sh.mmap_offset == ri[0].mmap_offset && sh.host);
+	CHECK_EQ(vmmem_add_region(vm, 4 * MiB, MiB, ua, 0, NULL), 0);
+	CHECK_EQ(vmmem_share_region(vm, 4 * MiB + 5, &sh), 0);
+	CHECK(sh.fd == -1 && sh.mmap_offset == VMMEM_NO_MMAP &&
+	      sh.host == ua && sh.gpa == 4 * MiB && sh.size == MiB);
+	CHECK_EQ(vmmem_add_region(vm, 8 * MiB, page, NULL,
+				  VMMEM_REGION_READONLY, NULL), 0);
+	CHECK_EQ(vmmem_share_region(vm, 8 * MiB, &sh), 0);
+	CHECK_EQ(sh.flags, VMMEM_REGION_READONLY);
+	CHECK_EQ(vmmem_share_region(vm, 3 * MiB, &sh), -ENXIO);
 
 	vmmem_close(vm);
 	munmap(ua, MiB);
