@@ -18,7 +18,7 @@ src=$out/src
 # Copy only sources (never objects of an in-tree build); cp -p keeps mtimes so
 # unchanged files are not rebuilt.
 mkdir -p "$src"
-cp -p Kbuild "$src/"
+cp -p Kbuild VERSION "$src/"
 find kmod uapi -type f \( -name '*.[ch]' -o -name Kbuild -o -name Makefile \) |
 while read -r f; do
 	mkdir -p "$src/${f%/*}"
