@@ -9,7 +9,11 @@
 #   make demo            boot the 6.12 VM and run vmmem-demo $(DEMO_ARGS)
 #   make bench           vmmem vs vm-memory vs memcpy (bench/results/)
 #   make profile         perf in the VM: where batch and bulk copies spend time
-#   make checkpatch | sparse | install | clean
+#   make checkpatch | sparse | install | uninstall | clean
+#   make dkms-install    vmmem.ko through DKMS, for every supported kernel
+#   make dkms-uninstall  (DKMS_KVERS: kernels to build for, default all)
+#   make deb             the Debian packages, in build/deb/ (pkg/build-debs.sh)
+#   make check-packages  build, install, test and uninstall the packages
 #
 # Variables: KVER, KDIR (kernel for `make`/`make modules`), KVERS (kernels for
 # check/sparse, default: newest installed 6.1.* and 6.12.*), DEMO_KVER,
@@ -36,7 +40,8 @@ submake = @if [ -f $(1)/Makefile ]; then $(MAKE) -C $(1) $(2); \
 	else echo "  SKIP    $(1)/ (no Makefile yet)"; fi
 
 .PHONY: all modules modules_install userlib demo-bin selftests userland vm-tools \
-	deps check check-debug bench profile demo checkpatch sparse install clean distclean
+	deps check check-debug bench profile demo checkpatch sparse install uninstall \
+	clean distclean install-userland dkms-source dkms-install dkms-uninstall deb check-packages
 
 all: modules userland
 
@@ -113,11 +118,77 @@ sparse:
 	@kvers="$(KVERS)"; [ -n "$$kvers" ] || kvers=$$(vm/kvers.sh); \
 	for rel in $$kvers; do vm/build-module.sh $$rel C=2 || exit 1; done
 
-install: all
+install: all install-userland
+
+# The library, headers, pkg-config file and programs, not the module: what
+# the Debian library and program packages hold (debian/rules).
+install-userland: userlib demo-bin
 	@if grep -q '^install:' userlib/Makefile 2>/dev/null; then \
 		$(MAKE) -C userlib install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR); fi
 	install -D -m 0755 demo/vmmem-demo $(DESTDIR)$(PREFIX)/bin/vmmem-demo
 	install -D -m 0644 uapi/linux/vmmem.h $(DESTDIR)$(PREFIX)/include/linux/vmmem.h
+
+# What install-userland installed (same PREFIX and DESTDIR), not the module
+# (make dkms-uninstall, or remove what modules_install put in /lib/modules).
+uninstall:
+	@if grep -q '^uninstall:' userlib/Makefile 2>/dev/null; then \
+		$(MAKE) -C userlib uninstall PREFIX=$(PREFIX) DESTDIR=$(DESTDIR); fi
+	rm -f $(DESTDIR)$(PREFIX)/bin/vmmem-demo $(DESTDIR)$(PREFIX)/include/linux/vmmem.h
+
+# DKMS: the module's source tree, as dkms.conf describes it, goes to
+# /usr/src/<name>-<version>; the version is the tree's one, in VERSION.
+VMMEM_VERSION := $(shell cat VERSION)
+DKMS_NAME := $(shell sed -n 's/^PACKAGE_NAME="\(.*\)"$$/\1/p' dkms.conf)
+DKMS_DIR = /usr/src/$(DKMS_NAME)-$(VMMEM_VERSION)
+DKMS_FILES = Kbuild VERSION kmod/Kbuild uapi/linux/vmmem.h \
+	$(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h))
+DKMS_KVERS ?=
+
+dkms-source:
+	@for f in $(DKMS_FILES); do install -D -m 0644 $$f $(DESTDIR)$(DKMS_DIR)/$$f || exit 1; done
+	sed 's/#MODULE_VERSION#/$(VMMEM_VERSION)/' dkms.conf >$(DESTDIR)$(DKMS_DIR)/dkms.conf
+	@echo "  DKMS    source in $(DESTDIR)$(DKMS_DIR)"
+
+# Builds and installs for each kernel with headers (DKMS_KVERS to choose);
+# a kernel outside dkms.conf's BUILD_EXCLUSIVE_KERNEL is skipped.
+dkms-install:
+	@command -v dkms >/dev/null || { echo "dkms-install: no dkms (apt-get install dkms)" >&2; exit 1; }
+	@if dpkg -S $(DKMS_DIR) >/dev/null 2>&1; then \
+		echo "dkms-install: $(DKMS_DIR) belongs to a package (vmmem-dkms): remove it first" >&2; exit 1; fi
+	@if [ -n "$$(dkms status -m $(DKMS_NAME) -v $(VMMEM_VERSION))" ]; then \
+		dkms remove -m $(DKMS_NAME) -v $(VMMEM_VERSION) --all; fi
+	rm -rf $(DKMS_DIR)
+	@$(MAKE) --no-print-directory dkms-source DESTDIR=
+	dkms add -m $(DKMS_NAME) -v $(VMMEM_VERSION)
+	@kvers="$(DKMS_KVERS)"; [ -n "$$kvers" ] || kvers=$$(ls /lib/modules); \
+	for k in $$kvers; do \
+		[ -d /lib/modules/$$k/build ] || { echo "  DKMS    $$k: no headers, skipped"; continue; }; \
+		dkms install -m $(DKMS_NAME) -v $(VMMEM_VERSION) -k $$k; rc=$$?; \
+		case $$rc in 0) ;; 77) echo "  DKMS    $$k: not a kernel vmmem supports, skipped" ;; \
+		*) echo "dkms-install: dkms install for $$k failed (rc=$$rc)" >&2; exit 1 ;; esac; \
+	done
+	@dkms status -m $(DKMS_NAME)
+
+dkms-uninstall:
+	@if dpkg -S $(DKMS_DIR) >/dev/null 2>&1; then \
+		echo "dkms-uninstall: $(DKMS_DIR) belongs to a package: apt-get remove vmmem-dkms" >&2; exit 1; fi
+	@if [ -n "$$(dkms status -m $(DKMS_NAME) -v $(VMMEM_VERSION) 2>/dev/null)" ]; then \
+		echo "dkms remove -m $(DKMS_NAME) -v $(VMMEM_VERSION) --all"; \
+		dkms remove -m $(DKMS_NAME) -v $(VMMEM_VERSION) --all || exit 1; fi
+	rm -rf $(DKMS_DIR)
+
+# Debian packages (debian/): vmmem-dkms, libvmmem1, libvmmem-dev,
+# vmmem-utils, built by dpkg-buildpackage from a clean copy of the tree.
+deb:
+	@pkg/build-debs.sh
+
+# Builds the packages, installs them here (root), checks the DKMS builds,
+# boots the VM with the DKMS-built module and the installed vmmem-demo,
+# builds a program with pkg-config, then uninstalls and checks nothing is
+# left. Ends with "N passed, N failed, N skipped".
+check-packages:
+	@vm/deps.sh
+	@pkg/check-packages.sh
 
 clean:
 	-@[ ! -d $(KDIR) ] || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
