@@ -36,6 +36,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt=(apt-get -y -q -o DPkg::Lock::Timeout=600)
 
 pass=0 failn=0 skip=0
+mok_before=1
 ok() { pass=$((pass + 1)); echo "  PASS    $1"; }
 bad() { failn=$((failn + 1)); echo "  FAIL    $1" >&2; }
 skipped() { skip=$((skip + 1)); echo "  SKIP    $1"; }
@@ -82,21 +83,55 @@ fi
 
 # DKMS creates a module signing key the first time it signs a module; if it
 # is ours, it goes at the end with the rest.
-mok_before=0
-[ ! -e /var/lib/dkms/mok.key ] || mok_before=1
+[ -e /var/lib/dkms/mok.key ] || mok_before=0
 
-installed=0
-cleanup() {
-	[ "$installed" = 1 ] || return 0
-	installed=0
-	echo "  PURGE   $pkgs"
+# What this run installed goes on any exit: the packages (installed=1), the
+# tree's DKMS module (tree_dkms=1), the signing key.
+installed=0 tree_dkms=0
+purge() {
+	local p st
 	# shellcheck disable=SC2086 # one word per package
-	$SUDO "${apt[@]}" purge $pkgs >"$out/purge.log" 2>&1 ||
-		{ cat "$out/purge.log" >&2; return 1; }
+	$SUDO "${apt[@]}" purge $pkgs >"$out/purge.log" 2>&1 && return 0
+	# After an install that was interrupted (SIGTERM, the CI bound) apt
+	# refuses to run until dpkg --configure -a; dpkg purges the packages
+	# in whatever state they are, once the dpkg that was signalled is gone.
+	echo "  PURGE   apt-get purge failed: dpkg --purge"
+	for _ in $(seq 30); do
+		# shellcheck disable=SC2086 # one word per package
+		$SUDO dpkg --purge $pkgs >>"$out/purge.log" 2>&1 && break
+		sleep 2
+	done
+	# Whatever else that dpkg left half-done (dkms, come with the install).
+	$SUDO dpkg --configure -a >>"$out/purge.log" 2>&1
+	for p in $pkgs; do
+		st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+		case $st in "" | un*) ;; *) return 1 ;; esac
+	done
 }
-trap 'cleanup' EXIT
-trap 'cleanup; exit 143' TERM
-trap 'cleanup; exit 130' INT
+cleanup() {
+	local rc=0
+	if [ "$installed" = 1 ]; then
+		installed=0
+		echo "  PURGE   $pkgs"
+		purge || { cat "$out/purge.log" >&2; rc=1; }
+	fi
+	if [ "$tree_dkms" = 1 ]; then
+		tree_dkms=0
+		$SUDO make --no-print-directory dkms-uninstall >>"$out/dkms-uninstall.log" 2>&1 ||
+			{ cat "$out/dkms-uninstall.log" >&2; rc=1; }
+	fi
+	return $rc
+}
+final_cleanup() {
+	cleanup
+	if [ "$mok_before" = 0 ] && [ -e /var/lib/dkms/mok.key ]; then
+		echo "  CLEAN   /var/lib/dkms/mok.{key,pub}: made by this run's DKMS builds"
+		$SUDO rm -f /var/lib/dkms/mok.key /var/lib/dkms/mok.pub
+	fi
+}
+trap 'final_cleanup' EXIT
+trap 'final_cleanup; exit 143' TERM
+trap 'final_cleanup; exit 130' INT
 
 # What this test needs besides vm/deps.sh's: pkg-config (to build against
 # the installed library). dkms comes as vmmem-dkms's dependency, the build
@@ -166,7 +201,7 @@ kvers=$(vm/kvers.sh)
 [ -n "$kvers" ] || bad "no kernel with headers and an image (vm/kvers.sh)"
 declare -A ko
 for rel in $kvers; do
-	st=$(dkms status -m vmmem -v "$version" -k "$rel" 2>&1)
+	st=$(dkms status -m vmmem -v "$version" -k "$rel" 2>/dev/null)
 	f=$(ls /lib/modules/"$rel"/updates/dkms/vmmem.ko* 2>/dev/null | head -n 1)
 	v=$( [ -z "$f" ] || modinfo -F version "$f" 2>/dev/null)
 	vm=$( [ -z "$f" ] || modinfo -F vermagic "$f" 2>/dev/null)
@@ -270,8 +305,9 @@ stamp purge
 rel=$(tr ' ' '\n' <<<"$kvers" | grep '^6\.12\.' | tail -n 1)
 if [ -z "$rel" ]; then
 	skipped "make dkms-install (no 6.12 kernel)"
-elif $SUDO make --no-print-directory dkms-install DKMS_KVERS="$rel" >"$out/dkms-install.log" 2>&1 &&
-	[[ $(dkms status -m vmmem -v "$version" -k "$rel") == *": installed"* ]] &&
+elif tree_dkms=1 &&
+	$SUDO make --no-print-directory dkms-install DKMS_KVERS="$rel" >"$out/dkms-install.log" 2>&1 &&
+	[[ $(dkms status -m vmmem -v "$version" -k "$rel" 2>/dev/null) == *": installed"* ]] &&
 	[ "$(modinfo -k "$rel" -F version vmmem 2>/dev/null)" = "$version" ]; then
 	ok "make dkms-install: vmmem $version installed for $rel from the tree"
 else
@@ -279,6 +315,7 @@ else
 	bad "make dkms-install for $rel (log: $out/dkms-install.log)"
 fi
 if [ -n "$rel" ]; then
+	tree_dkms=0
 	$SUDO make --no-print-directory dkms-uninstall >"$out/dkms-uninstall.log" 2>&1
 	left=$(leftovers)
 	if [ -z "$left" ]; then
@@ -288,9 +325,6 @@ if [ -n "$rel" ]; then
 		bad "left after make dkms-uninstall"
 	fi
 fi
-if [ "$mok_before" = 0 ] && [ -e /var/lib/dkms/mok.key ]; then
-	echo "  CLEAN   /var/lib/dkms/mok.{key,pub}: made by this run's DKMS builds"
-	$SUDO rm -f /var/lib/dkms/mok.key /var/lib/dkms/mok.pub
-fi
+final_cleanup
 stamp total
 finish
