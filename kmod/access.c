@@ -232,8 +232,11 @@ static int vmmem_copy(struct vmmem_walk *w, struct vmmem_io *io, bool write)
 		copied = vmmem_copy_step(r, off, ubuf + io->done, len, write,
 					 len == io->len, &n);
 		io->done += copied;
-		if (copied)
+		if (copied) {
 			tries = 0;
+			if (write)
+				vmmem_dirty_mark(r, off, copied);
+		}
 		if (copied == n) {
 			limit = U64_MAX;
 			ret = vmmem_walk_charge(w, n);
@@ -401,6 +404,7 @@ static u64 vmmem_move_piece(struct vmmem_walk *w, u64 src, u64 dst, u64 n,
 	memmove(dp + offset_in_page(doff), sp + offset_in_page(soff), n);
 	kunmap_local(dp);
 	kunmap_local(sp);
+	vmmem_dirty_mark(dr, doff, n);
 	return n;
 }
 

@@ -180,6 +180,10 @@ long vmmem_ioctl_atomic(struct vmmem_space *s, void __user *argp,
 		kaddr = kmap_local_page(r->pages[off >> PAGE_SHIFT]);
 		result = vmmem_atomic_op(kaddr + offset_in_page(off), &a);
 		kunmap_local(kaddr);
+		/* A compare-exchange that failed wrote nothing. */
+		if (a.op != VMMEM_ATOMIC_LOAD &&
+		    (a.op != VMMEM_ATOMIC_CMPXCHG || result == a.expected))
+			vmmem_dirty_mark(r, off, a.size);
 	}
 	vmmem_read_unlock(idx);
 

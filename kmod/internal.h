@@ -62,6 +62,14 @@ struct vmmem_region {
 	/* user-backed: the RLIMIT_MEMLOCK charge and the VmPin figure */
 	struct user_struct *locked_user;	/* NULL with CAP_IPC_LOCK */
 	struct mm_struct *pinned_mm;
+	/* the dirty log while it is on (dirty.c); set under s->lock */
+	struct vmmem_dirty *dirty;
+};
+
+/* A bit per page, and a summary bit per word of them. */
+struct vmmem_dirty {
+	unsigned long *sum;
+	unsigned long bits[];
 };
 
 /* page_private() of a read-only region's module-allocated pages */
@@ -78,6 +86,7 @@ struct vmmem_space {
 	 * memory or taking mmap_lock: mmap() takes it under mmap_lock.
 	 */
 	struct mutex lock;
+	struct mutex harvest_lock;	/* one dirty-log harvest at a time */
 	struct maple_tree by_gpa;	/* GPA range -> region, RCU readers */
 	struct maple_tree by_pgoff;	/* mmap page offsets -> region, faults */
 	struct xarray by_id;		/* id -> region */
@@ -101,6 +110,12 @@ static inline bool vmmem_region_user(const struct vmmem_region *r)
 static inline bool vmmem_region_ro(const struct vmmem_region *r)
 {
 	return r->flags & VMMEM_REGION_READONLY;
+}
+
+/* The flags a caller sees: the log's is the region's state now. */
+static inline u32 vmmem_region_flags(const struct vmmem_region *r)
+{
+	return r->flags | (READ_ONCE(r->dirty) ? VMMEM_REGION_DIRTY_LOG : 0);
 }
 
 static inline unsigned long vmmem_region_pgoff(const struct vmmem_region *r)
@@ -163,6 +178,16 @@ int vmmem_walk_copy_to_user(struct vmmem_walk *w, void __user *to,
 			    const void *from, size_t n);
 int vmmem_walk_copy_from_user(struct vmmem_walk *w, void *to,
 			      const void __user *from, size_t n);
+
+/* dirty.c: the dirty log */
+struct vmmem_dirty *vmmem_dirty_alloc(unsigned long npages);
+void vmmem_dirty_free(struct vmmem_dirty *d);
+void vmmem_dirty_mark(struct vmmem_region *r, u64 off, u64 len);
+void vmmem_dirty_mark_gpa(struct vmmem_space *s, u64 gpa, u64 len);
+void vmmem_dirty_protect_region(struct vmmem_space *s,
+				const struct vmmem_region *r);
+long vmmem_ioctl_dirty_track(struct vmmem_space *s, void __user *argp);
+long vmmem_ioctl_dirty_harvest(struct vmmem_space *s, void __user *argp);
 
 /* region.c: the table */
 void vmmem_space_init(struct vmmem_space *s);

@@ -28,6 +28,9 @@ static_assert(sizeof(struct vmmem_copy) == 40);
 static_assert(sizeof(struct vmmem_slice) == 48);
 static_assert(sizeof(struct vmmem_translate) == 48);
 static_assert(sizeof(struct vmmem_fd_io) == 48);
+static_assert(sizeof(struct vmmem_dirty_track) == 32);
+static_assert(sizeof(struct vmmem_dirty_range) == 16);
+static_assert(sizeof(struct vmmem_dirty_harvest) == 56);
 
 /* KVM's slot count; a VMM that fits KVM fits here. */
 unsigned int vmmem_max_regions = 32767;
@@ -135,6 +138,10 @@ static long vmmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return wr ? vmmem_ioctl_fd_io(s, argp, true) : -EBADF;
 	case VMMEM_WRITE_TO_FD:
 		return rd ? vmmem_ioctl_fd_io(s, argp, false) : -EBADF;
+	case VMMEM_DIRTY_TRACK:
+		return rd && wr ? vmmem_ioctl_dirty_track(s, argp) : -EBADF;
+	case VMMEM_DIRTY_HARVEST:
+		return rd && wr ? vmmem_ioctl_dirty_harvest(s, argp) : -EBADF;
 	default:
 		return -ENOTTY;
 	}
@@ -163,3 +170,4 @@ module_misc_device(vmmem_dev);
 MODULE_DESCRIPTION("Guest physical memory for virtual machine monitors");
 MODULE_AUTHOR("vmmem developers");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(VMMEM_VERSION);

@@ -84,12 +84,24 @@ static vm_fault_t vmmem_fault(struct vm_fault *vmf)
  */
 static vm_fault_t vmmem_page_mkwrite(struct vm_fault *vmf)
 {
+	struct vmmem_space *s = vmf->vma->vm_file->private_data;
 	struct page *page = vmf->page;
+	struct vmmem_region *r;
+	int idx;
 
 	if (vmmem_page_ro(page))
 		return VM_FAULT_SIGBUS;
-	/* Not in any page cache: nothing to wait for, nothing to write back. */
+	/*
+	 * Logged under the page lock, which the mm holds until the pte is
+	 * writable: a harvest takes it before write-protecting (dirty.c).
+	 */
 	lock_page(page);
+	idx = vmmem_read_lock();
+	r = mtree_load(&s->by_pgoff, vmf->pgoff);
+	if (r)
+		vmmem_dirty_mark(r, (vmf->pgoff - vmmem_region_pgoff(r)) <<
+				 PAGE_SHIFT, PAGE_SIZE);
+	vmmem_read_unlock(idx);
 	return VM_FAULT_LOCKED;
 }
 

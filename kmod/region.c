@@ -28,6 +28,7 @@
 void vmmem_space_init(struct vmmem_space *s)
 {
 	mutex_init(&s->lock);
+	mutex_init(&s->harvest_lock);
 	/* Walks and page faults read them without a lock. */
 	mt_init_flags(&s->by_gpa, MT_FLAGS_USE_RCU);
 	mt_init_flags(&s->by_pgoff, MT_FLAGS_USE_RCU);
@@ -37,6 +38,7 @@ void vmmem_space_init(struct vmmem_space *s)
 static void vmmem_region_free(struct vmmem_region *r)
 {
 	vmmem_pages_release(r);
+	vmmem_dirty_free(r->dirty);
 	kfree(r);
 }
 
@@ -58,6 +60,7 @@ void vmmem_space_destroy(struct vmmem_space *s)
 	mtree_destroy(&s->by_gpa);
 	mt_clear_in_rcu(&s->by_pgoff);
 	mtree_destroy(&s->by_pgoff);
+	mutex_destroy(&s->harvest_lock);
 	mutex_destroy(&s->lock);
 }
 
@@ -217,12 +220,21 @@ long vmmem_ioctl_add(struct vmmem_space *s, void __user *argp)
 	r->gpa = arg.guest_addr;
 	r->size = arg.size;
 	r->user_addr = arg.user_addr;
-	r->flags = arg.flags;
+	/* The log's flag is state, kept in r->dirty. */
+	r->flags = arg.flags & ~VMMEM_REGION_DIRTY_LOG;
 	r->npages = arg.size >> PAGE_SHIFT;
 	r->mmap_offset = VMMEM_NO_MMAP;
 
+	if (arg.flags & VMMEM_REGION_DIRTY_LOG) {
+		r->dirty = vmmem_dirty_alloc(r->npages);
+		if (!r->dirty) {
+			kfree(r);
+			return -ENOMEM;
+		}
+	}
 	ret = r->user_addr ? vmmem_pages_pin(r) : vmmem_pages_alloc(r);
 	if (ret) {
+		vmmem_dirty_free(r->dirty);
 		kfree(r);
 		return ret;
 	}
@@ -305,7 +317,7 @@ static void vmmem_region_info(const struct vmmem_region *r,
 	info->user_addr = r->user_addr;
 	info->mmap_offset = r->mmap_offset;
 	info->id = r->id;
-	info->flags = r->flags;
+	info->flags = vmmem_region_flags(r);
 	info->backing = vmmem_region_user(r) ? VMMEM_BACKING_USER :
 					       VMMEM_BACKING_KERNEL;
 }

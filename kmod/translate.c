@@ -48,7 +48,7 @@ long vmmem_ioctl_translate(struct vmmem_space *s, void __user *argp)
 							   r->mmap_offset + off;
 		slice.user_addr = vmmem_region_user(r) ? r->user_addr + off : 0;
 		slice.region_id = r->id;
-		slice.flags = r->flags;
+		slice.flags = vmmem_region_flags(r);
 		ret = vmmem_walk_copy_to_user(&w, &uslices[i], &slice,
 					      sizeof(slice));
 		if (ret)

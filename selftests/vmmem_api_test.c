@@ -187,7 +187,9 @@ TEST_F(api, add_unknown_flag_is_einval)
 	struct vmmem_region_add a;
 	unsigned int bit;
 
-	for (bit = 1; bit < 32; bit++) {
+	for (bit = 0; bit < 32; bit++) {
+		if (VMMEM_REGION_FLAGS & (1U << bit))
+			continue;
 		add_init(&a);
 		a.flags = 1U << bit;
 		ASSERT_EQ(-1, add_raw(self->fd, &a)) TH_LOG("flag bit %u", bit);

@@ -23,8 +23,11 @@
 #define NSLOT		12		/* GPAs where regions come and go */
 #define SLOT_GPA(i)	(0x100000ULL * ((i) + 1))
 #define ARENA		(64 * PG)	/* user buffers, region backing */
-#define NCMD		13		/* GET_API_VERSION .. WRITE_TO_FD */
-#define NSTEP		(NCMD + 3)	/* the ioctls, bad_cmd, mmap, lseek */
+#define NCMD		15		/* GET_API_VERSION .. DIRTY_HARVEST */
+#define K_BADCMD	NCMD		/* steps past the ioctls: */
+#define K_MMAP		(NCMD + 1)
+#define K_LSEEK		(NCMD + 2)
+#define NSTEP		(NCMD + 3)
 #define ERRMAX		134
 #define NIDS		64
 #define NOPS		16		/* ops in a batch */
@@ -84,13 +87,14 @@ static const unsigned long cmds[NCMD] = {
 	VMMEM_GET_API_VERSION, VMMEM_ADD_REGION, VMMEM_REMOVE_REGION,
 	VMMEM_LIST_REGIONS, VMMEM_FIND_REGION, VMMEM_READ, VMMEM_WRITE,
 	VMMEM_IO_BATCH, VMMEM_ATOMIC, VMMEM_COPY, VMMEM_TRANSLATE,
-	VMMEM_READ_FROM_FD, VMMEM_WRITE_TO_FD,
+	VMMEM_READ_FROM_FD, VMMEM_WRITE_TO_FD, VMMEM_DIRTY_TRACK,
+	VMMEM_DIRTY_HARVEST,
 };
 
 static const char *const cmd_names[NSTEP] = {
 	"version", "add", "remove", "list", "find", "read", "write", "batch",
 	"atomic", "copy", "translate", "read_from_fd", "write_to_fd",
-	"bad_cmd", "mmap", "lseek",
+	"dirty_track", "harvest", "bad_cmd", "mmap", "lseek",
 };
 
 /* Errnos each ioctl may return besides EFAULT, EINVAL, ENOMEM, EINTR. */
@@ -110,9 +114,11 @@ static const int allowed[NSTEP][10] = {
 		 EISDIR, EFBIG },
 	[12] = { EBADF, ESPIPE, ENXIO, ERANGE, ENODATA, EIO, EACCES, EAGAIN,
 		 EFBIG, ENOSPC },
-	[13] = { ENOTTY },
-	[14] = { EACCES, ENODEV, EOVERFLOW, EPERM },
-	[15] = { ENXIO },
+	[13] = { EBADF },
+	[14] = { EBADF },
+	[K_BADCMD] = { ENOTTY },
+	[K_MMAP] = { EACCES, ENODEV, EOVERFLOW, EPERM },
+	[K_LSEEK] = { ENXIO },
 };
 
 static inline __u64 rand_gpa(struct fuzz *f)
@@ -242,6 +248,8 @@ static inline void fill_arg(struct fuzz *f, int k, void *arg)
 		struct vmmem_copy c;
 		struct vmmem_translate t;
 		struct vmmem_fd_io fd;
+		struct vmmem_dirty_track dt;
+		struct vmmem_dirty_harvest dh;
 	} *u = arg;
 	unsigned char op[128];
 	unsigned int i;
@@ -341,6 +349,21 @@ static inline void fill_arg(struct fuzz *f, int k, void *arg)
 		u->fd.flags = chance(f, 80) ? below(f, 2) : rand_flags(f);
 		u->fd.reserved = rare(f, rnd(f));
 		break;
+	case 13:
+		u->dt.guest_addr = rand_gpa(f) & (chance(f, 90) ? ~(PG - 1) : ~0ULL);
+		u->dt.len = chance(f, 80) ? (1 + below(f, 64)) * PG : rand_len(f);
+		u->dt.op = chance(f, 90) ? 1 + below(f, 3) : rnd(f);
+		u->dt.regions = rnd(f);
+		u->dt.reserved = rare(f, rnd(f));
+		break;
+	case 14:
+		u->dh.guest_addr = rand_gpa(f) & (chance(f, 90) ? ~(PG - 1) : ~0ULL);
+		u->dh.len = chance(f, 80) ? (1 + below(f, 64)) * PG : rand_len(f);
+		u->dh.buf = rand_ptr(f);
+		u->dh.count = chance(f, 80) ? below(f, 16) : rnd(f);
+		u->dh.flags = chance(f, 80) ? below(f, 4) : rand_flags(f);
+		u->dh.reserved = rare(f, rnd(f));
+		break;
 	}
 }
 
@@ -353,7 +376,7 @@ static inline bool errno_allowed(int k, int e)
 {
 	unsigned int i;
 
-	if (k == 13)		/* a wrong command is ENOTTY, nothing else */
+	if (k == K_BADCMD)	/* a wrong command is ENOTTY, nothing else */
 		return e == ENOTTY;
 	if (e == EFAULT || e == EINVAL || e == ENOMEM || e == EINTR)
 		return true;
@@ -417,7 +440,7 @@ static inline int fuzz_step(struct fuzz *f, int *ret, int *err)
 	int k = below(f, NSTEP);
 	void *p;
 
-	if (k == 14) {		/* mmap with random arguments */
+	if (k == K_MMAP) {	/* mmap with random arguments */
 		static const __u64 offs[] = { 0, PG, 1ULL << 62, ~0ULL & ~(PG - 1) };
 		size_t len = chance(f, 80) ? (1 + below(f, 8)) * PG : rand_len(f);
 		off_t off = chance(f, 70) ? below(f, 64) * PG : offs[below(f, 4)];
@@ -433,7 +456,7 @@ static inline int fuzz_step(struct fuzz *f, int *ret, int *err)
 		}
 		return k;
 	}
-	if (k == 15) {
+	if (k == K_LSEEK) {
 		*ret = lseek(f->fd, chance(f, 50) ? below(f, 1 << 20) : rnd(f),
 			     below(f, 5)) < 0 ? -1 : 0;
 		*err = errno;
@@ -446,7 +469,7 @@ static inline int fuzz_step(struct fuzz *f, int *ret, int *err)
 			*ret = 0;
 		return k;
 	}
-	if (k == 13) {
+	if (k == K_BADCMD) {
 		fill_arg(f, 1 + below(f, NCMD - 1), arg);
 		*ret = ioctl(f->fd, bad_cmd(f), place_arg(f, arg, 64));
 		*err = errno;

@@ -17,6 +17,9 @@
 
 #define VMMEM_DEFAULT_DEV	"/dev/vmmem"
 
+/* The page the dirty log counts in: the ABI says 4096. */
+#define VMMEM_PAGE		4096ULL
+
 /* Attempts of a cache miss that races with region removal. */
 #define VMMEM_MISS_TRIES	64
 
@@ -706,6 +709,88 @@ host_address_slow(struct vmmem *vm, uint64_t gpa, char **base, int *ret)
 		*base = m->host;
 	pthread_mutex_unlock(&vm->lock);
 	return m;
+}
+
+static int dirty_track(struct vmmem *vm, uint32_t op, uint64_t gpa,
+		       uint64_t len)
+{
+	struct vmmem_dirty_track t = {
+		.guest_addr = gpa, .len = len, .op = op,
+	};
+	int ret = xioctl(vm->fd, VMMEM_DIRTY_TRACK, &t);
+
+	return ret < 0 ? ret : (int)t.regions;
+}
+
+int vmmem_dirty_start(struct vmmem *vm, uint64_t gpa, uint64_t len)
+{
+	return dirty_track(vm, VMMEM_DIRTY_START, gpa, len);
+}
+
+int vmmem_dirty_stop(struct vmmem *vm, uint64_t gpa, uint64_t len)
+{
+	return dirty_track(vm, VMMEM_DIRTY_STOP, gpa, len);
+}
+
+int vmmem_mark_dirty(struct vmmem *vm, uint64_t gpa, uint64_t len)
+{
+	uint64_t first = gpa & ~(uint64_t)(VMMEM_PAGE - 1), end;
+
+	if (!len)
+		return 0;
+	if (__builtin_add_overflow(gpa, len, &end))
+		return -EINVAL;
+	/* the pages the bytes touch */
+	end = (end + VMMEM_PAGE - 1) & ~(uint64_t)(VMMEM_PAGE - 1);
+	if (!end)
+		return -EINVAL;
+	return dirty_track(vm, VMMEM_DIRTY_MARK, first, end - first) < 0 ?
+	       -EINVAL : 0;
+}
+
+static int harvest(struct vmmem *vm, uint64_t gpa, uint64_t len, void *buf,
+		   uint32_t count, uint32_t flags,
+		   struct vmmem_dirty_harvest *h)
+{
+	*h = (struct vmmem_dirty_harvest){
+		.guest_addr = gpa, .len = len, .buf = (uintptr_t)buf,
+		.count = count, .flags = flags,
+	};
+	return xioctl(vm->fd, VMMEM_DIRTY_HARVEST, h);
+}
+
+int vmmem_dirty_at(struct vmmem *vm, uint64_t gpa)
+{
+	struct vmmem_dirty_harvest h;
+	uint64_t bit = 0;
+	int ret;
+
+	ret = harvest(vm, gpa & ~(uint64_t)(VMMEM_PAGE - 1), VMMEM_PAGE, &bit,
+		      0, VMMEM_DIRTY_PEEK, &h);
+	return ret < 0 ? ret : (int)(bit & 1);
+}
+
+int64_t vmmem_get_and_reset(struct vmmem *vm, uint64_t gpa, uint64_t len,
+			    uint64_t *bitmap)
+{
+	struct vmmem_dirty_harvest h;
+	int ret = harvest(vm, gpa, len, bitmap, 0, 0, &h);
+
+	return ret < 0 ? ret : (int64_t)h.pages;
+}
+
+int vmmem_get_and_reset_ranges(struct vmmem *vm, uint64_t gpa, uint64_t len,
+			       struct vmmem_dirty_range *ranges, unsigned int n,
+			       uint64_t *done)
+{
+	struct vmmem_dirty_harvest h;
+	int ret = harvest(vm, gpa, len, ranges, n, VMMEM_DIRTY_RANGES, &h);
+
+	if (ret < 0)
+		return ret;
+	if (done)
+		*done = h.done;
+	return (int)h.count;
 }
 
 int vmmem_share_region(struct vmmem *vm, uint64_t gpa,

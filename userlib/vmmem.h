@@ -515,6 +515,93 @@ struct vmmem_share {
 int vmmem_share_region(struct vmmem *vm, uint64_t gpa,
 		       struct vmmem_share *out);
 
+/*
+ * The dirty log (uapi VMMEM_DIRTY_*): which pages were written since the
+ * last look, by vmmem's writes, through any mapping of the file and by KVM
+ * through memslots over such mappings. The names are vm-memory's Bitmap
+ * ones where it has one.
+ */
+
+/**
+ * vmmem_dirty_start() - log the writes of every region overlapping a range
+ * @vm:  the handle
+ * @gpa: first byte, page-aligned
+ * @len: bytes, page-aligned
+ *
+ * Every page starts clean. A region added with VMMEM_REGION_DIRTY_LOG is
+ * logged from the start.
+ *
+ * Return: the number of regions overlapping the range, or -EINVAL,
+ * -ENOMEM.
+ */
+int vmmem_dirty_start(struct vmmem *vm, uint64_t gpa, uint64_t len);
+
+/**
+ * vmmem_dirty_stop() - stop logging, and forget the log
+ * @vm:  the handle
+ * @gpa: first byte, page-aligned
+ * @len: bytes, page-aligned
+ *
+ * Return: the number of regions overlapping the range, or -EINVAL.
+ */
+int vmmem_dirty_stop(struct vmmem *vm, uint64_t gpa, uint64_t len);
+
+/**
+ * vmmem_mark_dirty() - mark pages dirty (vm-memory Bitmap::mark_dirty)
+ * @vm:  the handle
+ * @gpa: first byte
+ * @len: bytes
+ *
+ * For writes vmmem cannot see: a user-backed region written through its
+ * owner's own mapping. Pages of regions not logged are left alone.
+ *
+ * Return: 0, or -EINVAL.
+ */
+int vmmem_mark_dirty(struct vmmem *vm, uint64_t gpa, uint64_t len);
+
+/**
+ * vmmem_dirty_at() - whether a page is dirty (vm-memory Bitmap::dirty_at)
+ * @vm:  the handle
+ * @gpa: an address in the page
+ *
+ * Looks without clearing. Return: 1 (dirty), 0 (clean), or -errno.
+ */
+int vmmem_dirty_at(struct vmmem *vm, uint64_t gpa);
+
+/**
+ * vmmem_get_and_reset() - harvest a range as a bitmap
+ *			   (vm-memory AtomicBitmap::get_and_reset)
+ * @vm:     the handle
+ * @gpa:    first byte, page-aligned
+ * @len:    bytes, page-aligned
+ * @bitmap: (len / 4096 + 63) / 64 words; bit i for page @gpa + i * 4096
+ *
+ * Returns what was written since the last harvest and clears it: a write
+ * racing the harvest is reported now or next time, never lost.
+ *
+ * Return: the number of dirty pages, or -EINVAL, -EFAULT, -ENOMEM.
+ */
+int64_t vmmem_get_and_reset(struct vmmem *vm, uint64_t gpa, uint64_t len,
+			    uint64_t *bitmap);
+
+/**
+ * vmmem_get_and_reset_ranges() - harvest a range as runs of dirty pages
+ * @vm:     the handle
+ * @gpa:    first byte, page-aligned
+ * @len:    bytes, page-aligned
+ * @ranges: receives up to @n runs, in address order
+ * @n:      capacity of @ranges
+ * @done:   if not NULL, receives the bytes of the range harvested: less
+ *          than @len when @ranges filled up (call again from @gpa + *@done)
+ *
+ * The cost follows the dirty pages, not @len.
+ *
+ * Return: the number of runs written, or -EINVAL, -EFAULT, -ENOMEM.
+ */
+int vmmem_get_and_reset_ranges(struct vmmem *vm, uint64_t gpa, uint64_t len,
+			       struct vmmem_dirty_range *ranges, unsigned int n,
+			       uint64_t *done);
+
 /**
  * vmmem_refresh() - bring the mapping cache in line with the region table
  * @vm: the handle

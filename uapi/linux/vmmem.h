@@ -36,7 +36,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define VMMEM_API_VERSION	1
+#define VMMEM_API_VERSION	1	/* ioctls are added, never changed */
 
 /* Not taken in Documentation/userspace-api/ioctl/ioctl-number.rst. */
 #define VMMEM_IOCTL_MAGIC	0xBA
@@ -46,7 +46,8 @@
 
 /* Region flags. */
 #define VMMEM_REGION_READONLY	(1U << 0)	/* writes through vmmem fail */
-#define VMMEM_REGION_FLAGS	(VMMEM_REGION_READONLY)
+#define VMMEM_REGION_DIRTY_LOG	(1U << 1)	/* writes are logged (below) */
+#define VMMEM_REGION_FLAGS	(VMMEM_REGION_READONLY | VMMEM_REGION_DIRTY_LOG)
 
 /* Region backing kinds, reported in vmmem_region_info.backing. */
 #define VMMEM_BACKING_KERNEL	1	/* pages allocated by the module */
@@ -447,6 +448,103 @@ struct vmmem_fd_io {
 	__u64 reserved;
 };
 
+/*
+ * The dirty log: one bit per page of each region whose writes are logged,
+ * set by every write that reaches the page:
+ *  - writes vmmem makes: VMMEM_WRITE, batch writes, atomic stores,
+ *    compare-exchanges and fetch-adds, the destination of VMMEM_COPY,
+ *    VMMEM_READ_FROM_FD; a read never dirties a page;
+ *  - for kernel-backed regions, every write through a mapping of the file,
+ *    in any process (the VMM, a fork()ed child, a vhost-user backend that
+ *    received the fd) and by KVM through a memslot over such a mapping:
+ *    while a region is logged its pages are mapped write-protected, the
+ *    first write to a page after a harvest faults, marks it and makes it
+ *    writable, and a harvest write-protects again what it reports (which
+ *    makes KVM drop its mapping: its next write faults in the same way).
+ *  - For user-backed regions vmmem sees only its own writes: writes
+ *    through the owner's mappings of that memory must be marked with
+ *    VMMEM_DIRTY_MARK.
+ * Logging starts at the add (VMMEM_REGION_DIRTY_LOG) or with
+ * VMMEM_DIRTY_START, with every page clean; struct vmmem_region_info
+ * reports the flag while a region is logged. Both ioctls need a file open
+ * for reading and writing. New in vmmem 1.4: an older module answers
+ * -ENOTTY to both and -EINVAL to the flag.
+ */
+#define VMMEM_DIRTY_START	1	/* log the regions' writes */
+#define VMMEM_DIRTY_STOP	2	/* stop, and forget the log */
+#define VMMEM_DIRTY_MARK	3	/* mark the pages dirty */
+
+/**
+ * struct vmmem_dirty_track - argument of VMMEM_DIRTY_TRACK
+ * @guest_addr: (in) first byte of the range, page-aligned
+ * @len:        (in) bytes in the range, page-aligned
+ * @op:         (in) VMMEM_DIRTY_START or _STOP: every region that overlaps
+ *              the range, whole; VMMEM_DIRTY_MARK: the pages of the range
+ *              in logged regions
+ * @regions:    (out) regions acted on
+ * @reserved:   must be zero
+ *
+ * START on a logged region and STOP on one that is not are no-ops.
+ * Errors: -EINVAL (unaligned, wrapping past 2^64, unknown op), -ENOMEM,
+ * -EINTR (a fatal signal; @regions were acted on), -EBADF (not open for
+ * reading and writing).
+ */
+struct vmmem_dirty_track {
+	__u64 guest_addr;
+	__u64 len;
+	__u32 op;
+	__u32 regions;
+	__u64 reserved;
+};
+
+/* Harvest flags. */
+#define VMMEM_DIRTY_RANGES	(1U << 0)	/* coalesced ranges, not bits */
+#define VMMEM_DIRTY_PEEK	(1U << 1)	/* report, clear nothing */
+#define VMMEM_DIRTY_FLAGS	(VMMEM_DIRTY_RANGES | VMMEM_DIRTY_PEEK)
+
+/* One run of dirty pages, VMMEM_DIRTY_RANGES. */
+struct vmmem_dirty_range {
+	__u64 guest_addr;
+	__u64 len;
+};
+
+/**
+ * struct vmmem_dirty_harvest - argument of VMMEM_DIRTY_HARVEST
+ * @guest_addr: (in) first byte of the range, page-aligned
+ * @len:        (in) bytes in the range, page-aligned
+ * @buf:        (in) user pointer: a bitmap of (len / 4096 + 63) / 64 __u64s,
+ *              bit i (bit i % 64 of word i / 64) for the page at
+ *              @guest_addr + i * 4096, all of it written; or, with
+ *              VMMEM_DIRTY_RANGES, an array of @count struct
+ *              vmmem_dirty_range, in guest address order
+ * @count:      (in) capacity of the ranges array; (out) ranges written
+ * @flags:      (in) VMMEM_DIRTY_*
+ * @pages:      (out) dirty pages reported
+ * @done:       (out) bytes of the range harvested: @len, unless the ranges
+ *              array filled up first (harvest again from guest_addr + done)
+ * @reserved:   must be zero
+ *
+ * Reports the pages of the range written since the last harvest (or the
+ * start) and clears them, atomically against concurrent writers: a write
+ * that races a harvest is reported by this one or the next, never lost.
+ * Pages in holes and in regions that are not logged are clean. The cost
+ * follows the dirty pages, not the range: a summary bit per 64 pages is
+ * looked at first.
+ * Errors: -EINVAL (unaligned, wrapping, flags), -EFAULT (@buf: what was
+ * harvested is marked dirty again), -ENOMEM, -EINTR (a fatal signal: @done
+ * says how far it got), -EBADF (not open for reading and writing).
+ */
+struct vmmem_dirty_harvest {
+	__u64 guest_addr;
+	__u64 len;
+	__u64 buf;
+	__u32 count;
+	__u32 flags;
+	__u64 pages;
+	__u64 done;
+	__u64 reserved;
+};
+
 /* Returns VMMEM_API_VERSION. */
 #define VMMEM_GET_API_VERSION	_IO(VMMEM_IOCTL_MAGIC, 0x00)
 #define VMMEM_ADD_REGION	_IOWR(VMMEM_IOCTL_MAGIC, 0x01, struct vmmem_region_add)
@@ -461,6 +559,8 @@ struct vmmem_fd_io {
 #define VMMEM_TRANSLATE		_IOWR(VMMEM_IOCTL_MAGIC, 0x0a, struct vmmem_translate)
 #define VMMEM_READ_FROM_FD	_IOWR(VMMEM_IOCTL_MAGIC, 0x0b, struct vmmem_fd_io)
 #define VMMEM_WRITE_TO_FD	_IOWR(VMMEM_IOCTL_MAGIC, 0x0c, struct vmmem_fd_io)
+#define VMMEM_DIRTY_TRACK	_IOWR(VMMEM_IOCTL_MAGIC, 0x0d, struct vmmem_dirty_track)
+#define VMMEM_DIRTY_HARVEST	_IOWR(VMMEM_IOCTL_MAGIC, 0x0e, struct vmmem_dirty_harvest)
 
 /*
  * mmap(), MAP_SHARED only, of the file's offset space: each kernel-backed

@@ -1,0 +1,630 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The dirty log (VMMEM_DIRTY_*, uapi): a bit per page of each logged
+ * region, and a summary bit per word of those, so that a harvest looks
+ * only at words that changed.
+ *
+ * A writer sets the page's bit after its write (with a full barrier in
+ * between), then the summary bit; a harvest clears the summary bit, then
+ * the bits, atomically: a write that races it is reported now or next
+ * time, never lost.
+ *
+ * Writes through mappings come in through page_mkwrite() (mmap.c), which
+ * marks the page with the page locked, before the mm makes its pte
+ * writable and unlocks it. A harvest write-protects what it reports, and
+ * cleans the ptes' dirty bits (or mprotect() could make a dirty pte
+ * writable without a fault), with those pages locked too: a writer that
+ * faulted before has its pte writable by then and loses it again; one
+ * that faults meanwhile waits for the harvest, then marks the next round.
+ * Write-protecting fires the MMU notifiers: KVM drops its mappings and
+ * faults in again, through page_mkwrite().
+ */
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/sched/signal.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "internal.h"
+
+#define BPL	BITS_PER_LONG
+
+/* Pages a harvest looks at per read-side section: 64 words of bits. */
+#define VMMEM_DIRTY_WINDOW	(64 * BPL)
+
+/* Ranges a harvest hands the user per copy. */
+#define VMMEM_DIRTY_RANGE_CHUNK	32
+
+struct vmmem_dirty *vmmem_dirty_alloc(unsigned long npages)
+{
+	unsigned long nwords = BITS_TO_LONGS(npages);
+	unsigned long nsum = BITS_TO_LONGS(nwords);
+	struct vmmem_dirty *d;
+
+	d = kvzalloc(struct_size(d, bits, nwords + nsum),
+		     GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+	if (d)
+		d->sum = d->bits + nwords;
+	return d;
+}
+
+void vmmem_dirty_free(struct vmmem_dirty *d)
+{
+	kvfree(d);
+}
+
+/* Sets the bits of pages [first, first + n) of @d, then their summary. */
+static void vmmem_dirty_set(struct vmmem_dirty *d, unsigned long first,
+			    unsigned long n)
+{
+	unsigned long w, last = first + n - 1;
+
+	/* The data before the bits: a harvest that clears them sees it. */
+	smp_mb();
+	for (w = first / BPL; w <= last / BPL; w++) {
+		unsigned long lo = w == first / BPL ? first % BPL : 0;
+		unsigned long hi = w == last / BPL ? last % BPL : BPL - 1;
+		unsigned long mask = GENMASK(hi, lo);
+
+		/* Already set: spare the cache line another CPU may own. */
+		if ((READ_ONCE(d->bits[w]) & mask) != mask)
+			atomic_long_or(mask, (atomic_long_t *)&d->bits[w]);
+		smp_mb__after_atomic();
+		if (!test_bit(w % BPL, &d->sum[w / BPL]))
+			set_bit(w % BPL, &d->sum[w / BPL]);
+	}
+}
+
+/* @len bytes at @off of @r were written. Caller is inside a read section. */
+void vmmem_dirty_mark(struct vmmem_region *r, u64 off, u64 len)
+{
+	struct vmmem_dirty *d = smp_load_acquire(&r->dirty);
+
+	if (likely(!d) || !len)
+		return;
+	vmmem_dirty_set(d, off >> PAGE_SHIFT,
+			((off + len - 1) >> PAGE_SHIFT) - (off >> PAGE_SHIFT) + 1);
+}
+
+/* The same, by guest address, across regions: holes are skipped. */
+void vmmem_dirty_mark_gpa(struct vmmem_space *s, u64 gpa, u64 len)
+{
+	u64 end = gpa + len, pos = gpa;
+	int idx;
+
+	if (!len)
+		return;
+	idx = vmmem_read_lock();
+	while (pos < end) {
+		unsigned long index = pos;
+		struct vmmem_region *r = mt_find(&s->by_gpa, &index, end - 1);
+		u64 from, to;
+
+		if (!r)
+			break;
+		from = max(pos, r->gpa);
+		to = min(end - 1, vmmem_region_last(r));
+		vmmem_dirty_mark(r, from - r->gpa, to - from + 1);
+		if (to == U64_MAX)
+			break;
+		pos = to + 1;
+	}
+	vmmem_read_unlock(idx);
+}
+
+/* --- write-protecting what a harvest reports -------------------------- */
+
+/* The pages of one window to write-protect again, in pgoff order. */
+struct vmmem_wp {
+	unsigned int n;
+	struct page *pages[VMMEM_DIRTY_WINDOW];
+	pgoff_t pgoffs[VMMEM_DIRTY_WINDOW];
+	unsigned long scratch[BITS_TO_LONGS(VMMEM_DIRTY_WINDOW)];
+};
+
+/* Write-protects and cleans [first, first + nr) in every mapping. */
+static void vmmem_dirty_protect_range(struct address_space *mapping,
+				      pgoff_t first, pgoff_t nr,
+				      unsigned long *scratch)
+{
+	pgoff_t start = 0, end = 0;
+
+	wp_shared_mapping_range(mapping, first, nr);
+	bitmap_zero(scratch, nr);
+	clean_record_shared_mapping_range(mapping, first, nr, first, scratch,
+					  &start, &end);
+}
+
+/* Outside a read section: the pages are ours by their references. */
+static void vmmem_dirty_protect(struct vmmem_space *s, struct vmmem_wp *wp)
+{
+	struct address_space *mapping = s->inode->i_mapping;
+	unsigned int i, run;
+
+	for (i = 0; i < wp->n; i++)
+		lock_page(wp->pages[i]);
+	for (i = 0; i < wp->n; i += run) {
+		for (run = 1; i + run < wp->n &&
+		     wp->pgoffs[i + run] == wp->pgoffs[i] + run; run++)
+			;
+		vmmem_dirty_protect_range(mapping, wp->pgoffs[i], run,
+					  wp->scratch);
+	}
+	for (i = 0; i < wp->n; i++) {
+		unlock_page(wp->pages[i]);
+		put_page(wp->pages[i]);
+	}
+	wp->n = 0;
+}
+
+/*
+ * Every page of @r becomes write-protected and clean in the mappings, so
+ * that its next write faults (the start of logging). A window at a time,
+ * rescheduling between.
+ */
+void vmmem_dirty_protect_region(struct vmmem_space *s,
+				const struct vmmem_region *r)
+{
+	struct address_space *mapping = s->inode->i_mapping;
+	unsigned long scratch[BITS_TO_LONGS(VMMEM_DIRTY_WINDOW)];
+	unsigned long done, n;
+
+	if (vmmem_region_user(r) || !mapping_mapped(mapping))
+		return;
+	for (done = 0; done < r->npages; done += n) {
+		n = min(r->npages - done, (unsigned long)VMMEM_DIRTY_WINDOW);
+		vmmem_dirty_protect_range(mapping,
+					  vmmem_region_pgoff(r) + done, n,
+					  scratch);
+		cond_resched();
+	}
+}
+
+/* --- the harvest ------------------------------------------------------- */
+
+struct vmmem_harvest {
+	struct vmmem_space *s;
+	struct vmmem_dirty_harvest a;
+	bool peek, ranges, protect;
+	u64 pages;			/* reported */
+	/* the window: harvest-relative pages [base, base + WINDOW) */
+	u64 base;
+	unsigned long bmp[VMMEM_DIRTY_WINDOW / BPL];
+	/* ranges mode */
+	struct vmmem_dirty_range out[VMMEM_DIRTY_RANGE_CHUNK];
+	unsigned int nout;		/* in out[], not yet copied */
+	u32 written;			/* copied to the user */
+	struct vmmem_dirty_range cur;	/* the open range, len 0: none */
+	struct vmmem_wp *wp;
+};
+
+/* Clears and returns the bits of word @w within @mask (a harvest). */
+static unsigned long vmmem_dirty_take(struct vmmem_dirty *d, unsigned long w,
+				      unsigned long mask)
+{
+	atomic_long_t *sum = (atomic_long_t *)&d->sum[w / BPL];
+	unsigned long sbit = BIT(w % BPL), bits;
+
+	/* The summary first, then the word: writers go the other way. */
+	atomic_long_andnot(sbit, sum);
+	smp_mb__after_atomic();
+	bits = atomic_long_fetch_andnot(mask, (atomic_long_t *)&d->bits[w]);
+	/* Bits outside the range stay dirty, and so must their summary. */
+	if (bits & ~mask)
+		atomic_long_or(sbit, sum);
+	return bits & mask;
+}
+
+/* Notes page @page of @r, window-relative @i, as reported. */
+static void vmmem_harvest_page(struct vmmem_harvest *h, struct vmmem_region *r,
+			       unsigned long page, u64 i)
+{
+	struct vmmem_wp *wp = h->wp;
+
+	__set_bit(i, h->bmp);
+	h->pages++;
+	if (h->protect) {
+		wp->pages[wp->n] = r->pages[page];
+		get_page(wp->pages[wp->n]);
+		wp->pgoffs[wp->n++] = vmmem_region_pgoff(r) + page;
+	}
+}
+
+/*
+ * Takes the dirty bits of @r's pages [p0, p1) into the window (page p0 is
+ * window-relative @i0), clearing them unless peeking. Only the words whose
+ * summary bit is set are looked at. Caller is inside a read section.
+ */
+static void vmmem_harvest_region(struct vmmem_harvest *h,
+				 struct vmmem_region *r, unsigned long p0,
+				 unsigned long p1, u64 i0)
+{
+	struct vmmem_dirty *d = smp_load_acquire(&r->dirty);
+	unsigned long w0 = p0 / BPL, w1 = (p1 - 1) / BPL, sw;
+
+	if (!d)
+		return;
+	for (sw = w0 / BPL; sw <= w1 / BPL; sw++) {
+		unsigned long lo = sw == w0 / BPL ? w0 % BPL : 0;
+		unsigned long hi = sw == w1 / BPL ? w1 % BPL : BPL - 1;
+		unsigned long words = READ_ONCE(d->sum[sw]) & GENMASK(hi, lo);
+		unsigned long wb;
+
+		for_each_set_bit(wb, &words, BPL) {
+			unsigned long w = sw * BPL + wb, bits, b;
+			unsigned long first = max(w * BPL, p0);
+			unsigned long last = min(w * BPL + BPL - 1, p1 - 1);
+			unsigned long mask = GENMASK(last % BPL, first % BPL);
+
+			bits = h->peek ? READ_ONCE(d->bits[w]) & mask :
+					 vmmem_dirty_take(d, w, mask);
+			for_each_set_bit(b, &bits, BPL)
+				vmmem_harvest_page(h, r, w * BPL + b,
+						   i0 + w * BPL + b - p0);
+		}
+	}
+}
+
+/* The window's bits, from every logged region it overlaps. */
+static void vmmem_harvest_window(struct vmmem_harvest *h, u64 npages)
+{
+	u64 gpa = h->a.guest_addr + (h->base << PAGE_SHIFT);
+	u64 end = gpa + (npages << PAGE_SHIFT) - 1, pos = gpa;
+	int idx;
+
+	bitmap_zero(h->bmp, VMMEM_DIRTY_WINDOW);
+	idx = vmmem_read_lock();
+	while (pos <= end) {
+		unsigned long index = pos;
+		struct vmmem_region *r = mt_find(&h->s->by_gpa, &index, end);
+		u64 from, to;
+
+		if (!r)
+			break;
+		from = max(pos, r->gpa);
+		to = min(end, vmmem_region_last(r));
+		h->protect = !h->peek && !vmmem_region_user(r) && h->wp;
+		vmmem_harvest_region(h, r, (from - r->gpa) >> PAGE_SHIFT,
+				     ((to - r->gpa) >> PAGE_SHIFT) + 1,
+				     ((from - h->a.guest_addr) >> PAGE_SHIFT) -
+				     h->base);
+		if (to == end)
+			break;
+		pos = to + 1;
+	}
+	vmmem_read_unlock(idx);
+}
+
+/*
+ * The first harvest-relative page from @h->base on that is in a region,
+ * or @npages: holes cost nothing, however large the range.
+ */
+static u64 vmmem_harvest_next(struct vmmem_harvest *h, u64 npages)
+{
+	u64 gpa = h->a.guest_addr + (h->base << PAGE_SHIFT);
+	unsigned long index = gpa;
+	struct vmmem_region *r;
+	u64 next = npages;
+	int idx;
+
+	idx = vmmem_read_lock();
+	r = mt_find(&h->s->by_gpa, &index,
+		    h->a.guest_addr + (npages << PAGE_SHIFT) - 1);
+	if (r)
+		next = (max(gpa, r->gpa) - h->a.guest_addr) >> PAGE_SHIFT;
+	vmmem_read_unlock(idx);
+	return next;
+}
+
+/* Zeroes the bitmap's words for pages [from, to), both multiples of 64. */
+static int vmmem_harvest_clear_bits(struct vmmem_harvest *h, u64 from, u64 to)
+{
+	u64 __user *ubmp = u64_to_user_ptr(h->a.buf);
+	u64 n;
+
+	for (; from < to; from += n) {
+		n = min_t(u64, to - from, SZ_1M * BITS_PER_BYTE);
+		if (clear_user(&ubmp[from / 64], n / BITS_PER_BYTE))
+			return -EFAULT;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+	}
+	return 0;
+}
+
+/* Marks the window's pages from harvest-relative @from on dirty again. */
+static void vmmem_harvest_undo(struct vmmem_harvest *h, u64 from)
+{
+	unsigned long b;
+
+	for_each_set_bit(b, h->bmp, VMMEM_DIRTY_WINDOW) {
+		if (h->base + b < from)
+			continue;
+		vmmem_dirty_mark_gpa(h->s, h->a.guest_addr +
+				     ((h->base + b) << PAGE_SHIFT), PAGE_SIZE);
+		h->pages--;
+	}
+}
+
+/* Marks the ranges not handed over (in out[], and the open one) again. */
+static void vmmem_harvest_undo_ranges(struct vmmem_harvest *h)
+{
+	unsigned int i;
+
+	for (i = 0; i < h->nout; i++) {
+		vmmem_dirty_mark_gpa(h->s, h->out[i].guest_addr, h->out[i].len);
+		h->pages -= h->out[i].len >> PAGE_SHIFT;
+	}
+	if (h->cur.len) {
+		vmmem_dirty_mark_gpa(h->s, h->cur.guest_addr, h->cur.len);
+		h->pages -= h->cur.len >> PAGE_SHIFT;
+	}
+	h->nout = 0;
+	h->cur.len = 0;
+}
+
+static int vmmem_harvest_flush_ranges(struct vmmem_harvest *h)
+{
+	struct vmmem_dirty_range __user *u = u64_to_user_ptr(h->a.buf);
+
+	if (copy_to_user(&u[h->written], h->out, h->nout * sizeof(*h->out)))
+		return -EFAULT;
+	h->written += h->nout;
+	h->nout = 0;
+	return 0;
+}
+
+/*
+ * Appends the window's bits to the ranges, coalescing. Returns 0, or
+ * -ENOSPC with a.done set where the user array filled up (the window's
+ * pages from there on are marked dirty again), or -EFAULT.
+ */
+static int vmmem_harvest_ranges(struct vmmem_harvest *h)
+{
+	unsigned long b;
+
+	for_each_set_bit(b, h->bmp, VMMEM_DIRTY_WINDOW) {
+		u64 gpa = h->a.guest_addr + ((h->base + b) << PAGE_SHIFT);
+
+		if (h->cur.len && h->cur.guest_addr + h->cur.len == gpa) {
+			h->cur.len += PAGE_SIZE;
+			continue;
+		}
+		/* A new range, after the open one: is there room for both? */
+		if (h->written + h->nout + !!h->cur.len >= h->a.count) {
+			h->a.done = gpa - h->a.guest_addr;
+			vmmem_harvest_undo(h, h->base + b);
+			return -ENOSPC;
+		}
+		if (h->cur.len) {
+			h->out[h->nout++] = h->cur;
+			if (h->nout == VMMEM_DIRTY_RANGE_CHUNK &&
+			    vmmem_harvest_flush_ranges(h))
+				return -EFAULT;
+		}
+		h->cur.guest_addr = gpa;
+		h->cur.len = PAGE_SIZE;
+	}
+	return 0;
+}
+
+long vmmem_ioctl_dirty_harvest(struct vmmem_space *s, void __user *argp)
+{
+	struct vmmem_dirty_harvest __user *uarg = argp;
+	struct vmmem_harvest *h;
+	u64 __user *ubmp;
+	u64 npages, end;
+	int ret;
+
+	h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
+	if (!h)
+		return -ENOMEM;
+	ret = -EFAULT;
+	if (copy_from_user(&h->a, argp, sizeof(h->a)))
+		goto free;
+	ret = -EINVAL;
+	if ((h->a.flags & ~VMMEM_DIRTY_FLAGS) || h->a.reserved ||
+	    !PAGE_ALIGNED(h->a.guest_addr) || !PAGE_ALIGNED(h->a.len) ||
+	    check_add_overflow(h->a.guest_addr, h->a.len, &end))
+		goto free;
+	h->s = s;
+	h->peek = h->a.flags & VMMEM_DIRTY_PEEK;
+	h->ranges = h->a.flags & VMMEM_DIRTY_RANGES;
+	h->a.done = h->a.len;
+	ubmp = u64_to_user_ptr(h->a.buf);
+	npages = h->a.len >> PAGE_SHIFT;
+
+	/* One at a time: a harvest holds page locks in address order. */
+	ret = mutex_lock_killable(&s->harvest_lock);
+	if (ret)
+		goto free;
+	/* Mapped: what is reported must be write-protected again. */
+	if (!h->peek && mapping_mapped(s->inode->i_mapping)) {
+		h->wp = kvmalloc(sizeof(*h->wp), GFP_KERNEL_ACCOUNT);
+		ret = -ENOMEM;
+		if (!h->wp)
+			goto unlock;
+		h->wp->n = 0;
+	}
+	ret = 0;
+	for (h->base = 0; h->base < npages; h->base += VMMEM_DIRTY_WINDOW) {
+		u64 next = vmmem_harvest_next(h, npages), n;
+
+		/* Past a hole: its bits (if any) are zeroes. */
+		next = next == npages ? round_up(npages, 64) :
+					round_down(next, VMMEM_DIRTY_WINDOW);
+		if (next > h->base) {
+			if (!h->ranges)
+				ret = vmmem_harvest_clear_bits(h, h->base, next);
+			if (ret) {
+				h->a.done = h->base << PAGE_SHIFT;
+				break;
+			}
+			h->base = next;
+			if (h->base >= npages)
+				break;
+		}
+		n = min_t(u64, npages - h->base, VMMEM_DIRTY_WINDOW);
+		if (h->base && fatal_signal_pending(current)) {
+			h->a.done = h->base << PAGE_SHIFT;
+			ret = -EINTR;
+			break;
+		}
+		vmmem_harvest_window(h, n);
+		if (h->wp && h->wp->n)
+			vmmem_dirty_protect(s, h->wp);
+		if (h->ranges) {
+			ret = vmmem_harvest_ranges(h);
+		} else if (copy_to_user(&ubmp[h->base / 64], h->bmp,
+					DIV_ROUND_UP(n, 64) * sizeof(u64))) {
+			vmmem_harvest_undo(h, h->base);
+			h->a.done = h->base << PAGE_SHIFT;
+			ret = -EFAULT;
+		}
+		if (ret)
+			break;
+		cond_resched();
+	}
+	if (h->ranges && ret != -EFAULT) {
+		/* The open range, if there is room for it, then the rest. */
+		if (h->cur.len && h->written + h->nout >= h->a.count) {
+			h->a.done = h->cur.guest_addr - h->a.guest_addr;
+			vmmem_dirty_mark_gpa(s, h->cur.guest_addr, h->cur.len);
+			h->pages -= h->cur.len >> PAGE_SHIFT;
+		} else if (h->cur.len) {
+			h->out[h->nout++] = h->cur;
+		}
+		h->cur.len = 0;
+		if (vmmem_harvest_flush_ranges(h))
+			ret = -EFAULT;
+		else if (ret == -ENOSPC)
+			ret = 0;
+	}
+	if (ret == -EFAULT)
+		vmmem_harvest_undo_ranges(h);
+unlock:
+	mutex_unlock(&s->harvest_lock);
+	if (put_user(h->written, &uarg->count) ||
+	    put_user(h->pages, &uarg->pages) ||
+	    put_user(h->a.done, &uarg->done))
+		ret = -EFAULT;
+	kvfree(h->wp);
+free:
+	kfree(h);
+	return ret;
+}
+
+/* --- starting, stopping, marking --------------------------------------- */
+
+/* The next region overlapping [*pos, end], or NULL; caller holds s->lock. */
+static struct vmmem_region *vmmem_next_region(struct vmmem_space *s, u64 *pos,
+					      u64 end)
+{
+	unsigned long index = *pos;
+	struct vmmem_region *r = mt_find(&s->by_gpa, &index, end);
+
+	if (r)
+		*pos = vmmem_region_last(r) == U64_MAX ? U64_MAX :
+			vmmem_region_last(r) + 1;
+	return r;
+}
+
+static int vmmem_dirty_start(struct vmmem_space *s, u64 gpa, u64 end,
+			     u32 *regions)
+{
+	struct vmmem_region *r;
+	struct vmmem_dirty *d;
+	u64 pos = gpa;
+	int ret;
+
+	ret = mutex_lock_killable(&s->lock);
+	if (ret)
+		return ret;
+	while (pos <= end && (r = vmmem_next_region(s, &pos, end))) {
+		(*regions)++;
+		if (r->dirty)
+			continue;
+		d = vmmem_dirty_alloc(r->npages);
+		if (!d) {
+			ret = -ENOMEM;
+			break;
+		}
+		/* Published first: a write from now on is logged ... */
+		smp_store_release(&r->dirty, d);
+		/* ... and every mapped page faults at its next write. */
+		vmmem_dirty_protect_region(s, r);
+		if (pos == U64_MAX)
+			break;
+	}
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
+static int vmmem_dirty_stop(struct vmmem_space *s, u64 gpa, u64 end,
+			    u32 *regions)
+{
+	struct vmmem_region *r;
+	struct vmmem_dirty *d;
+	u64 pos = gpa;
+	int ret;
+
+	/* A region at a time: each log is freed once no reader has it. */
+	for (;;) {
+		ret = mutex_lock_killable(&s->lock);
+		if (ret)
+			return ret;
+		d = NULL;
+		while (!d && pos <= end &&
+		       (r = vmmem_next_region(s, &pos, end))) {
+			(*regions)++;
+			d = r->dirty;
+			WRITE_ONCE(r->dirty, NULL);
+			if (pos == U64_MAX)
+				pos = end + 1;
+		}
+		mutex_unlock(&s->lock);
+		if (!d)
+			return 0;
+		synchronize_srcu(&vmmem_srcu);
+		vmmem_dirty_free(d);
+	}
+}
+
+long vmmem_ioctl_dirty_track(struct vmmem_space *s, void __user *argp)
+{
+	struct vmmem_dirty_track __user *uarg = argp;
+	struct vmmem_dirty_track a;
+	u64 end;
+	int ret;
+
+	if (copy_from_user(&a, argp, sizeof(a)))
+		return -EFAULT;
+	if (a.reserved || !PAGE_ALIGNED(a.guest_addr) ||
+	    !PAGE_ALIGNED(a.len) ||
+	    check_add_overflow(a.guest_addr, a.len, &end))
+		return -EINVAL;
+	a.regions = 0;
+	if (!a.len)
+		return put_user(a.regions, &uarg->regions) ? -EFAULT : 0;
+	end = a.guest_addr + a.len - 1;
+	switch (a.op) {
+	case VMMEM_DIRTY_START:
+		ret = vmmem_dirty_start(s, a.guest_addr, end, &a.regions);
+		break;
+	case VMMEM_DIRTY_STOP:
+		ret = vmmem_dirty_stop(s, a.guest_addr, end, &a.regions);
+		break;
+	case VMMEM_DIRTY_MARK:
+		vmmem_dirty_mark_gpa(s, a.guest_addr, a.len);
+		ret = 0;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (put_user(a.regions, &uarg->regions))
+		return -EFAULT;
+	return ret;
+}
+

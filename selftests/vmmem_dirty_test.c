@@ -1,0 +1,657 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The dirty log: each writer shows up at exactly the pages it wrote and
+ * nowhere else, reads dirty nothing, a harvest clears what it reports and
+ * write-protects it again, stop leaves mappings writable and logs nothing.
+ * Writers: VMMEM_WRITE, batch writes, atomics, VMMEM_COPY, READ_FROM_FD,
+ * the VMM's own mapping (within one region and across regions), a fork()ed
+ * child's, a process that received the fd by SCM_RIGHTS. (KVM and a
+ * vhost-user backend are in vmmem_kvm_test and vmmem_vhost_user_test.)
+ *
+ * precopy.*: writers through the ioctls (one half of the region) and a
+ * mapping (the other) keep writing while a harvester copies the dirty
+ * pages to a shadow, round after round; after the writers stop and a last
+ * harvest, the shadow equals guest memory.
+ */
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include "vmmem_test.h"
+
+#define GPA_K		0x1000000ULL	/* kernel-backed, logged */
+#define NK		64
+#define GPA_K2		(GPA_K + NK * PG)	/* adjacent, logged */
+#define NK2		16
+#define GPA_U		0x4000000ULL	/* user-backed (memfd), logged */
+#define NU		16
+#define SPAN		(GPA_K2 + NK2 * PG - GPA_K)
+
+static int track(int fd, __u32 op, __u64 gpa, __u64 len)
+{
+	struct vmmem_dirty_track t = { .guest_addr = gpa, .len = len,
+				       .op = op };
+
+	return ioctl(fd, VMMEM_DIRTY_TRACK, &t) ? -errno : (int)t.regions;
+}
+
+/* Harvest [gpa, gpa + npages) into @bits (one byte a page); dirty count. */
+static long harvest(int fd, __u64 gpa, unsigned int npages,
+		    unsigned char *bits, __u32 flags)
+{
+	__u64 bmp[(NK + NK2 + 63) / 64 + 1];
+	struct vmmem_dirty_harvest h = {
+		.guest_addr = gpa, .len = npages * PG, .buf = ptr2u(bmp),
+		.flags = flags,
+	};
+	unsigned int i;
+
+	memset(bmp, 0xff, sizeof(bmp));
+	if (ioctl(fd, VMMEM_DIRTY_HARVEST, &h))
+		return -errno;
+	for (i = 0; i < npages; i++)
+		bits[i] = bmp[i / 64] >> (i % 64) & 1;
+	return h.pages;
+}
+
+/* The pages @bits says are dirty, as a string "3 9 10 ...". */
+static const char *dirty_list(const unsigned char *bits, unsigned int n,
+			      char *out, size_t size)
+{
+	unsigned int i, len = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < n && len < size - 8; i++)
+		if (bits[i])
+			len += snprintf(out + len, size - len, "%u ", i);
+	return out;
+}
+
+FIXTURE(dl) {
+	int fd, mfd;
+	unsigned char *umem;
+	struct vmmem_region_add k, k2, u;
+	unsigned char bits[NK + NK2];
+	char list[512];
+};
+
+FIXTURE_SETUP(dl)
+{
+	self->fd = vm_open();
+	ASSERT_GE(self->fd, 0);
+	self->mfd = memfd_create("dirty", MFD_CLOEXEC);
+	ASSERT_EQ(0, ftruncate(self->mfd, NU * PG));
+	self->umem = mmap(NULL, NU * PG, PROT_READ | PROT_WRITE, MAP_SHARED,
+			  self->mfd, 0);
+	ASSERT_NE(MAP_FAILED, self->umem);
+	ASSERT_EQ(0, vm_add(self->fd, GPA_K, NK * PG, 0, 0, &self->k));
+	ASSERT_EQ(0, vm_add(self->fd, GPA_K2, NK2 * PG, 0, 0, &self->k2));
+	ASSERT_EQ(0, vm_add(self->fd, GPA_U, NU * PG, ptr2u(self->umem), 0,
+			    &self->u));
+	ASSERT_EQ(2, track(self->fd, VMMEM_DIRTY_START, GPA_K, SPAN));
+	ASSERT_EQ(1, track(self->fd, VMMEM_DIRTY_START, GPA_U, NU * PG));
+}
+
+FIXTURE_TEARDOWN(dl)
+{
+	close(self->fd);
+	munmap(self->umem, NU * PG);
+	close(self->mfd);
+}
+
+/* The pages of K and K2 dirty since the last harvest, as a list. */
+#define DIRTY(self) ({							\
+	long __n = harvest((self)->fd, GPA_K, NK + NK2, (self)->bits, 0);	\
+	ASSERT_LE(0, __n) TH_LOG("harvest: %s", strerror(-__n));	\
+	dirty_list((self)->bits, NK + NK2, (self)->list,		\
+		   sizeof((self)->list));				\
+})
+
+TEST_F(dl, a_region_starts_clean)
+{
+	EXPECT_STREQ("", DIRTY(self));
+}
+
+TEST_F(dl, a_write_dirties_exactly_its_pages)
+{
+	unsigned char buf[3 * PG];
+
+	memset(buf, 1, sizeof(buf));
+	ASSERT_EQ(0, vm_write(self->fd, GPA_K + 3 * PG + 100, buf, 8, 0, NULL));
+	ASSERT_EQ(0, vm_write(self->fd, GPA_K + 9 * PG + 10, buf, 2 * PG + 1,
+			      0, NULL));
+	/* across the boundary into K2 */
+	ASSERT_EQ(0, vm_write(self->fd, GPA_K2 - 8, buf, 16, 0, NULL));
+	EXPECT_STREQ("3 9 10 11 63 64 ", DIRTY(self));
+	/* cleared by the harvest */
+	EXPECT_STREQ("", DIRTY(self));
+}
+
+TEST_F(dl, reads_dirty_nothing)
+{
+	unsigned char buf[PG];
+	struct vmmem_atomic a = { .guest_addr = GPA_K, .op = VMMEM_ATOMIC_LOAD,
+				  .size = 8 };
+	struct vmmem_slice sl;
+	struct vmmem_translate t = { .guest_addr = GPA_K, .len = PG,
+				     .slices = ptr2u(&sl), .count = 1 };
+	struct vmmem_fd_io f = { .guest_addr = GPA_K + PG, .len = PG,
+				 .fd = self->mfd };
+	struct vmmem_copy c = { .src_gpa = GPA_K + 2 * PG,
+				.dst_gpa = GPA_U, .len = 8 };
+
+	ASSERT_EQ(0, vm_read(self->fd, GPA_K, buf, PG, 0, NULL));
+	ASSERT_EQ(0, ioctl(self->fd, VMMEM_ATOMIC, &a));
+	ASSERT_EQ(0, ioctl(self->fd, VMMEM_TRANSLATE, &t));
+	ASSERT_EQ(0, ioctl(self->fd, VMMEM_WRITE_TO_FD, &f));
+	/* a copy's source */
+	ASSERT_EQ(0, ioctl(self->fd, VMMEM_COPY, &c));
+	EXPECT_STREQ("", DIRTY(self));
+}
+
+TEST_F(dl, batch_write_ops_dirty_their_pages_and_read_ops_none)
+{
+	unsigned char buf[64] = { 7 };
+	struct vmmem_io ops[3] = {
+		{ .guest_addr = GPA_K + 5 * PG, .user_addr = ptr2u(buf),
+		  .len = 64, .flags = VMMEM_IO_WRITE },
+		{ .guest_addr = GPA_K + 6 * PG, .user_addr = ptr2u(buf),
+		  .len = 64 },
+		{ .guest_addr = GPA_K + 30 * PG - 8, .user_addr = ptr2u(buf),
+		  .len = 16, .flags = VMMEM_IO_WRITE },
+	};
+	struct vmmem_io_batch b = { .ops = ptr2u(ops), .count = 3 };
+
+	ASSERT_EQ(0, ioctl(self->fd, VMMEM_IO_BATCH, &b));
+	EXPECT_STREQ("5 29 30 ", DIRTY(self));
+}
+
+TEST_F(dl, atomics_dirty_what_they_store)
+{
+	struct vmmem_atomic a = { .size = 8, .order = VMMEM_ORDER_SEQ_CST };
+
+	a.op = VMMEM_ATOMIC_STORE;
+	a.guest_addr = GPA_K + PG;
+	a.value = 5;
+	ASSERT_EQ(0, ioctl(self->fd, VMMEM_ATOMIC, &a));
+	a.op = VMMEM_ATOMIC_FETCH_ADD;
+	a.guest_addr = GPA_K + 2 * PG;
+	a.value = 1;
+	ASSERT_EQ(0, ioctl(self->fd, VMMEM_ATOMIC, &a));
+	a.op = VMMEM_ATOMIC_CMPXCHG;
+	a.guest_addr = GPA_K + 3 * PG;	/* 0 == 0: stores */
+	a.expected = 0;
+	ASSERT_EQ(0, ioctl(self->fd, VMMEM_ATOMIC, &a));
+	a.guest_addr = GPA_K + 4 * PG;	/* 0 != 9: stores nothing */
+	a.expected = 9;
+	ASSERT_EQ(0, ioctl(self->fd, VMMEM_ATOMIC, &a));
+	EXPECT_STREQ("1 2 3 ", DIRTY(self));
+}
+
+TEST_F(dl, a_guest_copy_dirties_its_destination)
+{
+	struct vmmem_copy c = { .src_gpa = GPA_K, .dst_gpa = GPA_K + 20 * PG,
+				.len = 2 * PG };
+
+	ASSERT_EQ(0, ioctl(self->fd, VMMEM_COPY, &c));
+	EXPECT_STREQ("20 21 ", DIRTY(self));
+}
+
+TEST_F(dl, read_from_fd_dirties_what_it_filled)
+{
+	unsigned char buf[5000];
+	struct vmmem_fd_io f = { .guest_addr = GPA_K + 30 * PG, .len = 5000,
+				 .fd = self->mfd };
+
+	memset(buf, 3, sizeof(buf));
+	ASSERT_EQ(5000, pwrite(self->mfd, buf, 5000, 0));
+	ASSERT_EQ(0, ioctl(self->fd, VMMEM_READ_FROM_FD, &f));
+	ASSERT_EQ(5000, f.done);
+	EXPECT_STREQ("30 31 ", DIRTY(self));
+}
+
+/*
+ * A user-backed region: vmmem's writes are logged; its owner's through
+ * its own mapping are not (vmmem cannot see them) until marked.
+ */
+TEST_F(dl, a_user_region_logs_vmmem_writes_and_marks)
+{
+	unsigned char v = 1, bits[NU];
+	char list[128];
+
+	ASSERT_EQ(0, vm_write(self->fd, GPA_U + 2 * PG, &v, 1, 0, NULL));
+	self->umem[4 * PG] = 2;
+	ASSERT_EQ(0, track(self->fd, VMMEM_DIRTY_MARK, GPA_U + 5 * PG, PG));
+	ASSERT_EQ(2, harvest(self->fd, GPA_U, NU, bits, 0));
+	EXPECT_STREQ("2 5 ", dirty_list(bits, NU, list, sizeof(list)));
+}
+
+TEST_F(dl, writes_through_the_own_mapping_are_logged_each_round)
+{
+	unsigned char *m = mmap(NULL, NK * PG, PROT_READ | PROT_WRITE,
+				MAP_SHARED, self->fd, self->k.mmap_offset);
+
+	ASSERT_NE(MAP_FAILED, m);
+	/* reading dirties nothing */
+	EXPECT_EQ(0, m[8 * PG]);
+	EXPECT_STREQ("", DIRTY(self));
+	m[7 * PG] = 1;
+	m[7 * PG + 1] = 2;
+	EXPECT_STREQ("7 ", DIRTY(self));
+	/* write-protected again by the harvest: the next write is seen */
+	m[7 * PG + 2] = 3;
+	m[40 * PG] = 4;
+	EXPECT_STREQ("7 40 ", DIRTY(self));
+	EXPECT_STREQ("", DIRTY(self));
+	ASSERT_EQ(0, munmap(m, NK * PG));
+}
+
+TEST_F(dl, writes_through_a_mapping_across_regions_are_logged)
+{
+	unsigned char *m = mmap(NULL, (NK + NK2) * PG, PROT_READ | PROT_WRITE,
+				MAP_SHARED, self->fd, self->k.mmap_offset);
+
+	ASSERT_NE(MAP_FAILED, m);
+	m[(NK - 1) * PG] = 1;
+	m[NK * PG + 5] = 2;
+	EXPECT_STREQ("63 64 ", DIRTY(self));
+	m[NK * PG + 6] = 3;
+	EXPECT_STREQ("64 ", DIRTY(self));
+	ASSERT_EQ(0, munmap(m, (NK + NK2) * PG));
+}
+
+TEST_F(dl, a_forked_childs_writes_are_logged)
+{
+	unsigned char *m = mmap(NULL, NK * PG, PROT_READ | PROT_WRITE,
+				MAP_SHARED, self->fd, self->k.mmap_offset);
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(MAP_FAILED, m);
+	m[PG] = 1;
+	EXPECT_STREQ("1 ", DIRTY(self));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		m[PG] = 2;	/* re-protected in the child's copy too */
+		m[11 * PG] = 3;
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	EXPECT_STREQ("1 11 ", DIRTY(self));
+	ASSERT_EQ(0, munmap(m, NK * PG));
+}
+
+static int send_fd(int sock, int fd)
+{
+	char c = 0;
+	struct iovec iov = { &c, 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+	char c;
+	struct iovec iov = { &c, 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sock, &msg, 0) != 1)
+		return -1;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+/* A backend: it gets the fd by SCM_RIGHTS and maps it itself. */
+TEST_F(dl, writes_of_a_process_that_received_the_fd_are_logged)
+{
+	int sv[2], status;
+	pid_t pid;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		int fd;
+		unsigned char *m;
+
+		close(self->fd);	/* only what it receives */
+		fd = recv_fd(sv[1]);
+		if (fd < 0)
+			_exit(1);
+		m = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			 self->k.mmap_offset + 13 * PG);
+		if (m == MAP_FAILED)
+			_exit(2);
+		m[5] = 1;
+		_exit(0);
+	}
+	ASSERT_EQ(0, send_fd(sv[0], self->fd));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	EXPECT_STREQ("13 ", DIRTY(self));
+	close(sv[0]);
+	close(sv[1]);
+}
+
+TEST_F(dl, stop_leaves_mappings_writable_and_logs_nothing)
+{
+	unsigned char v = 1, *m = mmap(NULL, NK * PG, PROT_READ | PROT_WRITE,
+				       MAP_SHARED, self->fd,
+				       self->k.mmap_offset);
+	struct vmmem_region_info info;
+
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_EQ(0, vm_find(self->fd, GPA_K, &info));
+	EXPECT_TRUE(info.flags & VMMEM_REGION_DIRTY_LOG);
+	m[2 * PG] = 1;
+	ASSERT_EQ(2, track(self->fd, VMMEM_DIRTY_STOP, GPA_K, SPAN));
+	ASSERT_EQ(0, vm_find(self->fd, GPA_K, &info));
+	EXPECT_FALSE(info.flags & VMMEM_REGION_DIRTY_LOG);
+	m[2 * PG] = 2;
+	m[3 * PG] = 3;
+	ASSERT_EQ(0, vm_write(self->fd, GPA_K + 4 * PG, &v, 1, 0, NULL));
+	EXPECT_STREQ("", DIRTY(self));
+	/* and again: every page clean */
+	ASSERT_EQ(2, track(self->fd, VMMEM_DIRTY_START, GPA_K, SPAN));
+	EXPECT_STREQ("", DIRTY(self));
+	m[3 * PG] = 4;
+	EXPECT_STREQ("3 ", DIRTY(self));
+	ASSERT_EQ(0, munmap(m, NK * PG));
+}
+
+TEST_F(dl, peek_reports_and_clears_nothing)
+{
+	unsigned char v = 1, bits[NK];
+
+	ASSERT_EQ(0, vm_write(self->fd, GPA_K + 6 * PG, &v, 1, 0, NULL));
+	ASSERT_EQ(1, harvest(self->fd, GPA_K, NK, bits, VMMEM_DIRTY_PEEK));
+	EXPECT_EQ(1, bits[6]);
+	EXPECT_STREQ("6 ", DIRTY(self));
+}
+
+TEST_F(dl, ranges_coalesce_and_resume_where_the_array_filled)
+{
+	static const unsigned int pages[] = { 1, 2, 3, 7, 10, 11, 63, 64 };
+	struct vmmem_dirty_range r[4];
+	struct vmmem_dirty_harvest h = { .guest_addr = GPA_K,
+					 .len = (NK + NK2) * PG,
+					 .buf = ptr2u(r), .count = 2,
+					 .flags = VMMEM_DIRTY_RANGES };
+	unsigned char v = 1;
+	unsigned int i;
+
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, vm_write(self->fd, GPA_K + pages[i] * PG, &v, 1,
+				      0, NULL));
+	ASSERT_EQ(0, ioctl(self->fd, VMMEM_DIRTY_HARVEST, &h));
+	ASSERT_EQ(2, h.count);
+	EXPECT_EQ(GPA_K + PG, r[0].guest_addr);
+	EXPECT_EQ(3 * PG, r[0].len);
+	EXPECT_EQ(GPA_K + 7 * PG, r[1].guest_addr);
+	EXPECT_EQ(PG, r[1].len);
+	EXPECT_EQ(4, h.pages);
+	EXPECT_EQ(10 * PG, h.done);
+	/* from there on: the rest, across the region boundary in one run */
+	h.guest_addr = GPA_K + h.done;
+	h.len = (NK + NK2 - 10) * PG;
+	h.count = 4;
+	ASSERT_EQ(0, ioctl(self->fd, VMMEM_DIRTY_HARVEST, &h));
+	ASSERT_EQ(2, h.count);
+	EXPECT_EQ(GPA_K + 10 * PG, r[0].guest_addr);
+	EXPECT_EQ(2 * PG, r[0].len);
+	EXPECT_EQ(GPA_K + 63 * PG, r[1].guest_addr);
+	EXPECT_EQ(2 * PG, r[1].len);
+	EXPECT_EQ(h.len, h.done);
+	EXPECT_STREQ("", DIRTY(self));
+}
+
+/* Holes cost nothing: all of the address space, in ranges and in bits. */
+TEST_F(dl, a_harvest_skips_holes_and_zeroes_their_bits)
+{
+	__u64 bmp[(GPA_K / PG + NK) / 64];
+	struct vmmem_dirty_range r[4];
+	struct vmmem_dirty_harvest h = { .guest_addr = 0,
+					 .len = ~0ULL & ~(PG - 1),
+					 .buf = ptr2u(r), .count = 4,
+					 .flags = VMMEM_DIRTY_RANGES };
+	unsigned char v = 1;
+	unsigned int i;
+
+	ASSERT_EQ(0, vm_write(self->fd, GPA_K + 5 * PG, &v, 1, 0, NULL));
+	ASSERT_EQ(0, vm_write(self->fd, GPA_U + 2 * PG, &v, 1, 0, NULL));
+	ASSERT_EQ(0, ioctl(self->fd, VMMEM_DIRTY_HARVEST, &h));
+	ASSERT_EQ(2, h.count);
+	EXPECT_EQ(GPA_K + 5 * PG, r[0].guest_addr);
+	EXPECT_EQ(PG, r[0].len);
+	EXPECT_EQ(GPA_U + 2 * PG, r[1].guest_addr);
+	EXPECT_EQ(PG, r[1].len);
+	EXPECT_EQ(2, h.pages);
+	EXPECT_EQ(h.len, h.done);
+
+	/* A bitmap from GPA 0: the hole's words are written, as zeroes. */
+	ASSERT_EQ(0, vm_write(self->fd, GPA_K + 5 * PG, &v, 1, 0, NULL));
+	memset(bmp, 0xff, sizeof(bmp));
+	h = (struct vmmem_dirty_harvest){ .guest_addr = 0,
+					  .len = GPA_K + NK * PG,
+					  .buf = ptr2u(bmp) };
+	ASSERT_EQ(0, ioctl(self->fd, VMMEM_DIRTY_HARVEST, &h));
+	EXPECT_EQ(1, h.pages);
+	for (i = 0; i < ARRAY_SIZE(bmp); i++)
+		EXPECT_EQ(i == GPA_K / PG / 64 ? 1ULL << 5 : 0, bmp[i]);
+}
+
+TEST_F(dl, a_harvest_into_a_bad_buffer_keeps_the_pages_dirty)
+{
+	struct vmmem_dirty_harvest h = { .guest_addr = GPA_K, .len = NK * PG,
+					 .buf = ptr2u(unmapped_range(PG)) };
+	unsigned char v = 1;
+
+	ASSERT_EQ(0, vm_write(self->fd, GPA_K + 9 * PG, &v, 1, 0, NULL));
+	ASSERT_EQ(-1, ioctl(self->fd, VMMEM_DIRTY_HARVEST, &h));
+	ASSERT_EQ(EFAULT, errno);
+	EXPECT_STREQ("9 ", DIRTY(self));
+}
+
+TEST_F(dl, bad_arguments_are_einval)
+{
+	struct vmmem_dirty_harvest h = { .guest_addr = GPA_K + 1, .len = PG };
+	struct vmmem_dirty_track t = { .guest_addr = GPA_K, .len = PG,
+				       .op = 9 };
+
+	ASSERT_EQ(-1, ioctl(self->fd, VMMEM_DIRTY_HARVEST, &h));
+	ASSERT_EQ(EINVAL, errno);
+	h.guest_addr = GPA_K;
+	h.flags = 1U << 7;
+	ASSERT_EQ(-1, ioctl(self->fd, VMMEM_DIRTY_HARVEST, &h));
+	ASSERT_EQ(EINVAL, errno);
+	h.flags = 0;
+	h.reserved = 1;
+	ASSERT_EQ(-1, ioctl(self->fd, VMMEM_DIRTY_HARVEST, &h));
+	ASSERT_EQ(EINVAL, errno);
+	h.reserved = 0;
+	h.guest_addr = ~0ULL & ~(PG - 1);
+	h.len = 2 * PG;
+	ASSERT_EQ(-1, ioctl(self->fd, VMMEM_DIRTY_HARVEST, &h));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, ioctl(self->fd, VMMEM_DIRTY_TRACK, &t));
+	ASSERT_EQ(EINVAL, errno);
+	t.op = VMMEM_DIRTY_START;
+	t.len = 3;
+	ASSERT_EQ(-1, ioctl(self->fd, VMMEM_DIRTY_TRACK, &t));
+	ASSERT_EQ(EINVAL, errno);
+}
+
+TEST(an_add_with_the_flag_is_logged_from_the_start)
+{
+	int fd = vm_open();
+	struct vmmem_region_info info;
+	unsigned char v = 1, bits[4];
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, vm_add(fd, GPA_K, 4 * PG, 0, VMMEM_REGION_DIRTY_LOG,
+			    NULL));
+	ASSERT_EQ(0, vm_find(fd, GPA_K, &info));
+	EXPECT_TRUE(info.flags & VMMEM_REGION_DIRTY_LOG);
+	ASSERT_EQ(0, vm_write(fd, GPA_K + 2 * PG, &v, 1, 0, NULL));
+	ASSERT_EQ(1, harvest(fd, GPA_K, 4, bits, 0));
+	EXPECT_EQ(1, bits[2]);
+	close(fd);
+}
+
+/* --- pre-copy ----------------------------------------------------------- */
+
+#define PC_PAGES	256
+#define PC_SECONDS	2.0
+
+FIXTURE(precopy) {
+	int fd;
+	unsigned char *map, *shadow;
+	_Atomic bool stop;
+	_Atomic unsigned long writes;
+};
+
+FIXTURE_SETUP(precopy)
+{
+	struct vmmem_region_add a;
+
+	self->fd = vm_open();
+	ASSERT_GE(self->fd, 0);
+	ASSERT_EQ(0, vm_add(self->fd, GPA_K, PC_PAGES * PG, 0,
+			    VMMEM_REGION_DIRTY_LOG, &a));
+	self->map = mmap(NULL, PC_PAGES * PG, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, self->fd, a.mmap_offset);
+	ASSERT_NE(MAP_FAILED, self->map);
+	self->shadow = anon_map(PC_PAGES * PG);
+	ASSERT_NE(NULL, self->shadow);
+}
+
+FIXTURE_TEARDOWN(precopy)
+{
+	munmap(self->map, PC_PAGES * PG);
+	munmap(self->shadow, PC_PAGES * PG);
+	close(self->fd);
+}
+
+static __u64 pc_rand(__u64 *r)
+{
+	*r ^= *r << 13;
+	*r ^= *r >> 7;
+	*r ^= *r << 17;
+	return *r;
+}
+
+static void *ioctl_writer(void *arg)
+{
+	struct _test_data_precopy *self = arg;
+	__u64 r = (uintptr_t)&r, v;
+
+	while (!self->stop) {
+		/* the first half: the ioctl writers' */
+		v = pc_rand(&r);
+		vm_write(self->fd, GPA_K + v % (PC_PAGES * PG / 16) * 8, &v, 8,
+			 0, NULL);
+		self->writes++;
+	}
+	return NULL;
+}
+
+static void *map_writer(void *arg)
+{
+	struct _test_data_precopy *self = arg;
+	__u64 r = 0x9e3779b97f4a7c15ULL, v;
+
+	while (!self->stop) {
+		/* the second half: the mapping's alone */
+		v = pc_rand(&r);
+		((volatile __u64 *)self->map)[PC_PAGES * PG / 16 +
+					      v % (PC_PAGES * PG / 16)] = v;
+		self->writes++;
+	}
+	return NULL;
+}
+
+/* Copies the pages dirty since the last round to the shadow. */
+static long copy_round(struct _test_data_precopy *self)
+{
+	__u64 bmp[PC_PAGES / 64];
+	struct vmmem_dirty_harvest h = { .guest_addr = GPA_K,
+					 .len = PC_PAGES * PG,
+					 .buf = ptr2u(bmp) };
+	unsigned int i;
+
+	if (ioctl(self->fd, VMMEM_DIRTY_HARVEST, &h))
+		return -errno;
+	for (i = 0; i < PC_PAGES; i++)
+		if (bmp[i / 64] >> (i % 64) & 1 &&
+		    vm_read(self->fd, GPA_K + i * PG, self->shadow + i * PG,
+			    PG, VMMEM_IO_EXACT, NULL))
+			return -errno;
+	return h.pages;
+}
+
+TEST_F_TIMEOUT(precopy, the_shadow_equals_guest_memory_after_the_last_round,
+	       60)
+{
+	unsigned char *now = anon_map(PC_PAGES * PG);
+	unsigned long rounds = 0, copied = 0;
+	pthread_t th[3];
+	double end;
+	long n;
+	int i;
+
+	ASSERT_NE(NULL, now);
+	ASSERT_EQ(0, pthread_create(&th[0], NULL, ioctl_writer, self));
+	ASSERT_EQ(0, pthread_create(&th[1], NULL, ioctl_writer, self));
+	ASSERT_EQ(0, pthread_create(&th[2], NULL, map_writer, self));
+	/* the first copy: everything, as a save does */
+	ASSERT_EQ(0, vm_read(self->fd, GPA_K, self->shadow, PC_PAGES * PG,
+			     VMMEM_IO_EXACT, NULL));
+	end = now_sec() + PC_SECONDS;
+	while (now_sec() < end) {
+		n = copy_round(self);
+		ASSERT_LE(0, n);
+		copied += n;
+		rounds++;
+	}
+	self->stop = true;
+	for (i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	ASSERT_LE(0, copy_round(self));
+	ASSERT_EQ(0, vm_read(self->fd, GPA_K, now, PC_PAGES * PG,
+			     VMMEM_IO_EXACT, NULL));
+	ksft_print_msg("%lu writes, %lu rounds, %lu pages copied\n",
+		       (unsigned long)self->writes, rounds, copied);
+	for (i = 0; i < PC_PAGES; i++)
+		if (memcmp(now + i * PG, self->shadow + i * PG, PG))
+			break;
+	EXPECT_EQ(PC_PAGES, i) TH_LOG("page %d differs: a write was lost", i);
+	EXPECT_LT(0, rounds);
+	munmap(now, PC_PAGES * PG);
+}
+
+TEST_HARNESS_MAIN
