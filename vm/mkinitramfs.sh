@@ -9,6 +9,9 @@
 # built in, or a kernel without /lib/modules (the debug kernel), is skipped.
 # DYNBINS names dynamically linked programs (the vhost-user backends): each
 # goes to its own path, with the libraries ldd lists and the loader.
+# VMM_FILES names the files of vmmem-vmm's test (vm/run.sh): they go to
+# /vmm, and its test script vmm-test.sh to /tests/vmmem_vmm_test when
+# there are tests.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -66,6 +69,14 @@ if [ -f "$mdir/modules.dep" ]; then
 	done
 fi
 for b in "$@"; do cp "$b" "$stage/bin/"; done
+if [ -n "${VMM_FILES:-}" ]; then
+	mkdir -p "$stage/vmm"
+	for f in $VMM_FILES; do cp "$f" "$stage/vmm/"; done
+	if [ "$tests" != - ] && [ -f "$stage/vmm/vmm-test.sh" ]; then
+		cp "$stage/vmm/vmm-test.sh" "$stage/tests/vmmem_vmm_test"
+		chmod 755 "$stage/tests/vmmem_vmm_test"
+	fi
+fi
 
 (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
 	gzip -1 >"$out"

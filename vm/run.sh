@@ -15,7 +15,8 @@
 # VM_MODULES (distribution modules to load first: loop, ext4 and the
 # crc32c it needs, fuse, kvm-amd), VM_DYNBINS (dynamically linked programs
 # to carry: the vhost-user backends),
-# VM_OUT (where this run's files go: build/<rel>).
+# VM_OUT (where this run's files go: build/<rel>), VM_VMM (0: leave out
+# vmmem-vmm and its test, which go to /vmm when built).
 #
 # Writes <out>/console.log and <out>/result ("PASS FAIL SKIP").
 # Exits non-zero on any failure: a failing or crashing test, insmod/rmmod
@@ -51,8 +52,19 @@ if [ -n "$cmd" ]; then
 fi
 # Helpers of vm/init, if built (make vm-tools).
 [ ! -x build/vm/kvm-hold ] || bins+=(build/vm/kvm-hold)
+# vmmem-vmm, the guest it boots and its test, if built (make demo-bin):
+# to /vmm (VM_VMM=0: not carried).
+vmm_files=
+guest_kernel=/boot/vmlinuz-${VMM_GUEST_KVER:-6.1.0-57-amd64}
+if [ "${VM_VMM:-1}" != 0 ] && [ -x demo/vmm/vmmem-vmm ] &&
+	[ -f build/vmm/guest.cpio.gz ] && [ -f "$guest_kernel" ]; then
+	mkdir -p "$out/vmm"
+	cp "$guest_kernel" "$out/vmm/bzImage"
+	vmm_files="demo/vmm/vmmem-vmm build/vmm/guest.cpio.gz $out/vmm/bzImage demo/vmm/vmm-test.sh"
+fi
 MODULES_REL=$rel MODULES=${VM_MODULES-loop crc32c_generic ext4 fuse kvm_amd} \
 DYNBINS=${VM_DYNBINS-/usr/bin/qemu-storage-daemon /usr/lib/qemu/virtiofsd} \
+VMM_FILES=$vmm_files \
 	vm/mkinitramfs.sh "$initrd" "$ko" "$tests" "$cmdfile" ${bins[@]+"${bins[@]}"}
 
 echo "  VM      $rel (log: $log)"
