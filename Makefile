@@ -6,7 +6,8 @@
 #   make deps            install build/test dependencies (Debian bookworm)
 #   make check           build and run the selftests in QEMU on every kernel
 #   make check-debug     the selftests on a KASAN/lockdep/kmemleak 6.12 kernel
-#   make demo            boot the 6.12 VM and run vmmem-demo $(DEMO_ARGS)
+#   make demo            boot the 6.12 VM and run vmmem-demo $(DEMO_ARGS), then
+#                        boot Linux in it with vmmem-vmm (VMM_ARGS: a|b, options)
 #   make bench           vmmem vs vm-memory vs memcpy (bench/results/)
 #   make profile         perf in the VM: where batch and bulk copies spend time
 #   make checkpatch | sparse | install | uninstall | clean
@@ -17,7 +18,7 @@
 #
 # Variables: KVER, KDIR (kernel for `make`/`make modules`), KVERS (kernels for
 # check/sparse, default: newest installed 6.1.* and 6.12.*), DEMO_KVER,
-# DEMO_ARGS, VM_TIMEOUT, QEMU_ACCEL (see vm/run.sh), PREFIX, DESTDIR.
+# DEMO_ARGS, VMM_ARGS, VM_TIMEOUT, QEMU_ACCEL (see vm/run.sh), PREFIX, DESTDIR.
 
 # Running kernel if it has headers, else the first installed one.
 KVER ?= $(shell r=$$(uname -r); if [ -d /lib/modules/$$r/build ]; then echo $$r; \
@@ -27,6 +28,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 KVERS ?=
 DEMO_KVER ?=
 DEMO_ARGS ?=
+VMM_ARGS ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
 
@@ -104,10 +106,12 @@ demo:
 	@vm/deps.sh
 	@$(MAKE) --no-print-directory userlib demo-bin
 	@test -x demo/vmmem-demo || { echo "demo: demo/vmmem-demo was not built" >&2; exit 1; }
+	@test -x demo/vmm/vmmem-vmm && test -f build/vmm/guest.cpio.gz || \
+		{ echo "demo: demo/vmm/vmmem-vmm or its guest (build/vmm/) was not built" >&2; exit 1; }
 	@rel="$(DEMO_KVER)"; [ -n "$$rel" ] || rel=$$(vm/kvers.sh | tr ' ' '\n' | grep '^6\.12\.' | tail -n 1); \
 	[ -n "$$rel" ] || { echo "demo: no 6.12 kernel installed" >&2; exit 1; }; \
 	vm/build-module.sh $$rel && \
-	vm/run.sh -k $$rel -b demo/vmmem-demo -c "/bin/vmmem-demo $(DEMO_ARGS)"
+	vm/run.sh -k $$rel -b demo/vmmem-demo -c "/bin/vmmem-demo $(DEMO_ARGS) && sh /vmm/demo.sh $(VMM_ARGS)"
 
 checkpatch:
 	@vm/deps.sh --ksrc
