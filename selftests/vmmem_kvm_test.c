@@ -29,6 +29,7 @@
  * project's test VM (VMMEM_TEST_VM=1), where KVM must work.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -850,6 +851,240 @@ TEST_F_TIMEOUT(mem, dirty_log_reports_exactly_the_pages_the_guest_wrote, 120)
 	run_hlt(_metadata, &self->v);
 	ASSERT_EQ(0, kg_dirty_log(&self->v.g, 0, &bm));
 	EXPECT_EQ(0, bm);
+}
+
+/* vmmem's log of [gpa, gpa + 64 pages), harvested, as a page mask. */
+static uint64_t vm_harvest64(struct __test_metadata *_metadata,
+			     struct vmm *v, uint64_t gpa)
+{
+	uint64_t bm = 0;
+	int64_t n = vmmem_get_and_reset(v->vm, gpa, 64 * PG, &bm);
+
+	EXPECT_LE(0, n) TH_LOG("vmmem_get_and_reset: %s", strerror(-n));
+	return bm;
+}
+
+/*
+ * Case 6: vmmem's dirty log sees the guest's writes through the memslot:
+ * a harvest write-protects the pages in the host (the MMU notifiers make
+ * KVM drop its mappings), so the guest's next write to each faults in
+ * through page_mkwrite and is logged, at exactly the pages written, round
+ * after round, and it covers what KVM's own log reports. A user-backed
+ * region's guest writes are the owner's to mark (uapi): KVM's log, marked
+ * with vmmem_mark_dirty(), makes one log again.
+ */
+TEST_F_TIMEOUT(mem, vmmem_log_sees_guest_writes_and_covers_kvm_log, 120)
+{
+	const uint64_t size = 64 * PG;
+	static const unsigned int first[] = { 1, 2, 7, 33, 63 };
+	static const unsigned int second[] = { 7, 20 };
+	const uint64_t host = RAM_GPA + 40 * PG;
+	struct asm32 a = { .n = 0 };
+	uint64_t bm, kbm;
+	unsigned int i;
+
+	vmm_mem(_metadata, &self->v, variant->memfd, RAM_GPA, size,
+		VMMEM_REGION_DIRTY_LOG, NULL, 0, KVM_MEM_LOG_DIRTY_PAGES);
+	write32(_metadata, &self->v, host, 0x40570001);
+	g_load_out(&a, host);
+	for (i = 0; i < ARRAY_SIZE(first); i++)
+		g_store(&a, RAM_GPA + first[i] * PG + PG - 4, 0xd1000000 + i);
+	g_load_out(&a, host);
+	for (i = 0; i < ARRAY_SIZE(second); i++)
+		g_store(&a, RAM_GPA + second[i] * PG, 0xd2000000 + i);
+	g_out(&a, 2);
+	g_hlt(&a);
+	vmm_load(_metadata, &self->v, &a);
+
+	/* vmmem's own writes: the program's page and the host's dword. */
+	EXPECT_EQ(page_mask((const unsigned int []){ 0, 40 }, 2),
+		  vm_harvest64(_metadata, &self->v, RAM_GPA));
+	EXPECT_EQ(0x40570001, run_out(_metadata, &self->v));
+	kbm = 0;
+	ASSERT_EQ(0, kg_dirty_log(&self->v.g, 0, &kbm));
+	/* Reads and OUTs dirty nothing. */
+	EXPECT_EQ(0, vm_harvest64(_metadata, &self->v, RAM_GPA));
+	write32(_metadata, &self->v, host, 0x40570002);
+
+	EXPECT_EQ(0x40570002, run_out(_metadata, &self->v));
+	ASSERT_EQ(0, kg_dirty_log(&self->v.g, 0, &kbm));
+	EXPECT_EQ(page_mask(first, ARRAY_SIZE(first)), kbm);
+	bm = vm_harvest64(_metadata, &self->v, RAM_GPA);
+	if (variant->memfd) {
+		/* Only vmmem's write; the guest's are KVM's to report. */
+		EXPECT_EQ(1ULL << 40, bm) TH_LOG("dirty %#llx",
+						 (unsigned long long)bm);
+		for (i = 0; i < 64; i++)
+			if (kbm >> i & 1)
+				ASSERT_EQ(0, vmmem_mark_dirty(self->v.vm,
+							      RAM_GPA + i * PG,
+							      PG));
+		bm |= vm_harvest64(_metadata, &self->v, RAM_GPA);
+	}
+	EXPECT_EQ(page_mask(first, ARRAY_SIZE(first)) | 1ULL << 40, bm)
+		TH_LOG("dirty %#llx", (unsigned long long)bm);
+
+	/* The harvest write-protected them again: the next round is exact. */
+	EXPECT_EQ(2, run_out(_metadata, &self->v));
+	run_hlt(_metadata, &self->v);
+	ASSERT_EQ(0, kg_dirty_log(&self->v.g, 0, &kbm));
+	EXPECT_EQ(page_mask(second, ARRAY_SIZE(second)), kbm);
+	bm = vm_harvest64(_metadata, &self->v, RAM_GPA);
+	if (variant->memfd) {
+		EXPECT_EQ(0, bm);
+		for (i = 0; i < 64; i++)
+			if (kbm >> i & 1)
+				ASSERT_EQ(0, vmmem_mark_dirty(self->v.vm,
+							      RAM_GPA + i * PG,
+							      PG));
+		bm = vm_harvest64(_metadata, &self->v, RAM_GPA);
+	}
+	EXPECT_EQ(page_mask(second, ARRAY_SIZE(second)), bm)
+		TH_LOG("dirty %#llx", (unsigned long long)bm);
+	for (i = 0; i < ARRAY_SIZE(second); i++)
+		EXPECT_EQ(0xd2000000 + i,
+			  read32(_metadata, &self->v, RAM_GPA + second[i] * PG));
+}
+
+/* --- pre-copy with a running guest --------------------------------------- */
+
+#define PC_PAGES	64		/* data pages the guest writes */
+#define PC_DATA		(RAM_GPA + PG)	/* after the program's page */
+#define PC_STOP		(PC_DATA + PC_PAGES * PG)	/* the host's flag */
+#define PC_SIZE		(PC_STOP + PG - RAM_GPA)
+#define PC_ROUNDS	12
+
+/*
+ * ecx = 0; loop: [PC_DATA + (ecx * 7 % 64) * 4096 + (ecx % 1024) * 4] = ecx;
+ * ecx++; if [PC_STOP] == 0 goto loop; hlt.
+ */
+static void g_precopy_loop(struct asm32 *a)
+{
+	static const uint8_t head[] = {
+		0xb9, 0, 0, 0, 0,		/* mov ecx, 0 */
+		0x89, 0xc8,			/* loop: mov eax, ecx */
+		0x6b, 0xc0, 0x07,		/* imul eax, eax, 7 */
+		0x83, 0xe0, PC_PAGES - 1,	/* and eax, 63 */
+		0xc1, 0xe0, 0x0c,		/* shl eax, 12 */
+		0x89, 0xca,			/* mov edx, ecx */
+		0x81, 0xe2, 0xff, 0x03, 0, 0,	/* and edx, 1023 */
+		0x8d, 0x84, 0x90,		/* lea eax, [eax + edx * 4 + */
+	};
+	unsigned int loop = a->n + 5;
+
+	emit(a, head, sizeof(head));
+	emit32(a, (uint32_t)PC_DATA);		/*   PC_DATA] */
+	emit8(a, 0x89);				/* mov [eax], ecx */
+	emit8(a, 0x08);
+	emit8(a, 0x41);				/* inc ecx */
+	emit8(a, 0x83);				/* cmp dword [PC_STOP], 0 */
+	emit8(a, 0x3d);
+	emit32(a, (uint32_t)PC_STOP);
+	emit8(a, 0x00);
+	emit8(a, 0x74);				/* je loop */
+	emit8(a, (uint8_t)(loop - (a->n + 1)));
+	g_hlt(a);
+}
+
+struct vcpu_thread {
+	struct vmm *v;
+	int ret;		/* the exit reason, or -errno */
+};
+
+static void *vcpu_run(void *arg)
+{
+	struct vcpu_thread *t = arg;
+
+	t->ret = kg_run(&t->v->g);
+	return NULL;
+}
+
+/*
+ * Copies the pages dirty in [RAM_GPA, RAM_GPA + PC_SIZE) to @shadow; adds
+ * them to @seen. Returns the number of pages.
+ */
+static long pc_round(struct __test_metadata *_metadata, struct vmm *v,
+		     unsigned char *shadow, uint64_t *seen)
+{
+	uint64_t bm[(PC_SIZE / PG + 63) / 64];
+	long n = vmmem_get_and_reset(v->vm, RAM_GPA, PC_SIZE, bm), i;
+
+	EXPECT_LE(0, n) TH_LOG("vmmem_get_and_reset: %s", strerror(-n));
+	for (i = 0; i < (long)(PC_SIZE / PG); i++) {
+		if (!(bm[i / 64] >> (i % 64) & 1))
+			continue;
+		seen[i / 64] |= 1ULL << (i % 64);
+		EXPECT_EQ(0, vmmem_read_exact(v->vm, RAM_GPA + i * PG,
+					      shadow + i * PG, PG, NULL));
+	}
+	return n;
+}
+
+/*
+ * The pre-copy invariant with a running guest: its vCPU keeps writing
+ * (through the memslot) while the VMM copies the dirty pages to a shadow,
+ * round after round; after the guest stops and a last round, the shadow
+ * equals guest memory, and vmmem's log covered every page KVM's did.
+ */
+TEST_F_TIMEOUT(mem, precopy_of_a_running_guest_ends_with_an_exact_copy, 120)
+{
+	uint64_t seen[(PC_SIZE / PG + 63) / 64] = { 0 };
+	uint64_t kvm_seen[(PC_SIZE / PG + 63) / 64] = { 0 }, kbm[2];
+	unsigned char *shadow = malloc(PC_SIZE), *now = malloc(PC_SIZE);
+	struct vcpu_thread t = { .v = &self->v };
+	struct asm32 a = { .n = 0 };
+	unsigned int round, busy = 0, i;
+	pthread_t th;
+	long n;
+
+	if (variant->memfd)
+		SKIP(return, "user-backed: the guest's writes are KVM's to log");
+	ASSERT_NE(NULL, shadow);
+	ASSERT_NE(NULL, now);
+	vmm_mem(_metadata, &self->v, false, RAM_GPA, PC_SIZE,
+		VMMEM_REGION_DIRTY_LOG, NULL, 0, KVM_MEM_LOG_DIRTY_PAGES);
+	g_precopy_loop(&a);
+	vmm_load(_metadata, &self->v, &a);
+	/* Round 0: everything, before the guest runs. */
+	ASSERT_EQ(0, vmmem_read_exact(self->v.vm, RAM_GPA, shadow, PC_SIZE,
+				      NULL));
+	vm_harvest64(_metadata, &self->v, RAM_GPA);
+	vm_harvest64(_metadata, &self->v, RAM_GPA + 64 * PG);
+	ASSERT_EQ(0, pthread_create(&th, NULL, vcpu_run, &t));
+	for (round = 0; round < PC_ROUNDS; round++) {
+		usleep(20000);
+		n = pc_round(_metadata, &self->v, shadow, seen);
+		busy += n > 0;
+		memset(kbm, 0, sizeof(kbm));
+		ASSERT_EQ(0, kg_dirty_log(&self->v.g, 0, kbm));
+		for (i = 0; i < ARRAY_SIZE(kbm); i++)
+			kvm_seen[i] |= kbm[i];
+	}
+	write32(_metadata, &self->v, PC_STOP, 1);
+	pthread_join(th, NULL);
+	ASSERT_EQ(KVM_EXIT_HLT, t.ret) TH_LOG("the guest did not stop at hlt");
+	pc_round(_metadata, &self->v, shadow, seen);
+	memset(kbm, 0, sizeof(kbm));
+	ASSERT_EQ(0, kg_dirty_log(&self->v.g, 0, kbm));
+	for (i = 0; i < ARRAY_SIZE(kbm); i++)
+		kvm_seen[i] |= kbm[i];
+
+	ASSERT_EQ(0, vmmem_read_exact(self->v.vm, RAM_GPA, now, PC_SIZE, NULL));
+	ksft_print_msg("%u of %u rounds found dirty pages; guest counter %#x\n",
+		       busy, PC_ROUNDS, read32(_metadata, &self->v, PC_DATA));
+	EXPECT_LE(2, busy);
+	EXPECT_EQ(0, memcmp(shadow, now, PC_SIZE));
+	/* every data page was written, and logged */
+	EXPECT_EQ(~1ULL, seen[0]);
+	for (i = 0; i < ARRAY_SIZE(kvm_seen); i++) {
+		unsigned long long k = kvm_seen[i], m = seen[i];
+
+		EXPECT_EQ(k, k & m)
+			TH_LOG("KVM logged %#llx, vmmem %#llx (word %u)",
+			       k, m, i);
+	}
+	free(shadow);
+	free(now);
 }
 
 /* removal: as mem, with the baseline of a leak check taken first. */

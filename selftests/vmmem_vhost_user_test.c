@@ -479,6 +479,60 @@ TEST_F_TIMEOUT(blk, read, 60)
 	check_read(_metadata, self, buf, 5, len);
 }
 
+/* The pages of the kernel-backed region at @gpa (@n pages) now dirty. */
+static uint64_t harvest_mask(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(blk) *self, uint64_t gpa,
+			     unsigned int n)
+{
+	uint64_t bm = 0;
+	int64_t ret;
+
+	ret = vmmem_get_and_reset(self->g.vm, gpa, n * PG, &bm);
+	EXPECT_LE(0, ret) TH_LOG("vmmem_get_and_reset: %s", strerror(-ret));
+	return bm;
+}
+
+/*
+ * The backend's writes into guest memory, through its own mapping, are in
+ * vmmem's dirty log at exactly the pages it wrote: the data of a read
+ * (two pages of DATA), the status byte (HDR's first page).
+ */
+TEST_F_TIMEOUT(blk, read_dirties_exactly_the_pages_it_fills, 60)
+{
+	const uint32_t len = 16 * SECTOR;
+	uint64_t buf = self->l->buf[0];
+	struct vhu_used used;
+	uint16_t head;
+
+	if (!self->l->separate)
+		SKIP(return, "buffers in a user-backed region: the backend's writes are not vmmem's to see");
+	ASSERT_EQ(3, vmmem_dirty_start(self->g.vm, 0, USER_GPA));
+	ASSERT_EQ(0, poison(&self->g, buf, len));
+	ASSERT_EQ(0, blk_queue(self, 0, VIRTIO_BLK_T_IN, 9, buf, len, &head))
+		TH_LOG("%s", self->be.err);
+	/* What the frontend wrote, through vmmem, is harvested first. */
+	EXPECT_EQ(3ULL << 1, harvest_mask(_metadata, self, DATA_GPA, 8));
+	EXPECT_EQ(1, harvest_mask(_metadata, self, HDR_GPA, 8));
+	harvest_mask(_metadata, self, RING_GPA, RING_SIZE / PG);
+
+	ASSERT_EQ(0, vhu_vq_kick(&self->be, &self->vq));
+	ASSERT_EQ(0, vhu_vq_wait(&self->be, &self->vq, &used, 1))
+		TH_LOG("%s", self->be.err);
+	ASSERT_EQ(head, used.id);
+	ASSERT_EQ(VIRTIO_BLK_S_OK, blk_status(self, 0));
+	check_read(_metadata, self, buf, 9, len);
+	/* buf is DATA's page 1: pages 1 and 2, and only they */
+	EXPECT_EQ(3ULL << 1, harvest_mask(_metadata, self, DATA_GPA, 8));
+	EXPECT_EQ(1, harvest_mask(_metadata, self, HDR_GPA, 8));
+	/* the used ring: written by the backend, one page of queue 0 */
+	EXPECT_EQ(1, __builtin_popcountll(harvest_mask(_metadata, self,
+						       RING_GPA,
+						       RING_SIZE / PG)));
+	/* reading it all back dirtied nothing */
+	EXPECT_EQ(0, harvest_mask(_metadata, self, DATA_GPA, 8));
+	EXPECT_EQ(0, harvest_mask(_metadata, self, HDR_GPA, 8));
+}
+
 /* VIRTIO_BLK_T_OUT of 8 sectors from the memfd region. */
 TEST_F_TIMEOUT(blk, write, 60)
 {
