@@ -125,11 +125,17 @@ sparse:
 install: all install-userland
 
 # The library, headers, pkg-config file and programs, not the module: what
-# the Debian library and program packages hold (debian/rules).
-install-userland: userlib demo-bin
+# the Debian library and program packages hold (debian/rules). The programs
+# are built by name, not by demo/'s `all`, which also builds `make demo`'s
+# guest initramfs from this machine's kernel.
+INSTALL_PROGRAMS := vmmem-demo vmm/vmmem-vmm
+
+install-userland: userlib
+	$(MAKE) -C demo $(INSTALL_PROGRAMS)
 	@if grep -q '^install:' userlib/Makefile 2>/dev/null; then \
 		$(MAKE) -C userlib install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR); fi
-	install -D -m 0755 demo/vmmem-demo $(DESTDIR)$(PREFIX)/bin/vmmem-demo
+	for p in $(INSTALL_PROGRAMS); do \
+		install -D -m 0755 demo/$$p $(DESTDIR)$(PREFIX)/bin/$${p##*/} || exit 1; done
 	install -D -m 0644 uapi/linux/vmmem.h $(DESTDIR)$(PREFIX)/include/linux/vmmem.h
 
 # What install-userland installed (same PREFIX and DESTDIR), not the module
@@ -137,7 +143,8 @@ install-userland: userlib demo-bin
 uninstall:
 	@if grep -q '^uninstall:' userlib/Makefile 2>/dev/null; then \
 		$(MAKE) -C userlib uninstall PREFIX=$(PREFIX) DESTDIR=$(DESTDIR); fi
-	rm -f $(DESTDIR)$(PREFIX)/bin/vmmem-demo $(DESTDIR)$(PREFIX)/include/linux/vmmem.h
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(INSTALL_PROGRAMS))) \
+		$(DESTDIR)$(PREFIX)/include/linux/vmmem.h
 
 # DKMS: the module's source tree, as dkms.conf describes it, goes to
 # /usr/src/<name>-<version>; the version is the tree's one, in VERSION.

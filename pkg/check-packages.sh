@@ -4,7 +4,9 @@
 #      lintian) and require lintian to be clean but for debian/'s overrides;
 #   2. install vmmem-dkms, libvmmem1, libvmmem-dev and vmmem-utils with apt
 #      (root), and check that DKMS built and installed vmmem.ko, with the
-#      tree's version, for each kernel that vm/kvers.sh tests;
+#      tree's version, for each kernel that vm/kvers.sh tests; the udev rule
+#      and the opt-in modules-load.d file; that a kernel's postinst hook
+#      rebuilds the module (AUTOINSTALL);
 #   3. build a program against the installed library with
 #      `pkg-config --cflags --libs vmmem`, shared and static;
 #   4. boot the test VM on each of PKG_VM_KVERS (default: both kernels)
@@ -68,7 +70,8 @@ leftovers() {
 	ls -d /usr/lib/*/libvmmem.* /usr/lib/*/pkgconfig/vmmem.pc /usr/include/vmmem.h \
 		/usr/include/linux/vmmem.h /lib/udev/rules.d/60-vmmem.rules \
 		/usr/lib/udev/rules.d/60-vmmem.rules /etc/modules-load.d/vmmem.conf \
-		/usr/bin/vmmem-demo /usr/share/man/man1/vmmem-demo.1.gz 2>/dev/null
+		/usr/bin/vmmem-demo /usr/bin/vmmem-vmm /usr/share/man/man1/vmmem-demo.1.gz \
+		/usr/share/man/man1/vmmem-vmm.1.gz 2>/dev/null
 	grep -l '/vmmem\.ko' /lib/modules/*/modules.dep 2>/dev/null | sed 's/^/mentioned in /'
 	return 0
 }
@@ -221,6 +224,33 @@ if grep -q 'KERNEL=="vmmem", GROUP="kvm", MODE="0660"' /lib/udev/rules.d/60-vmme
 	ok "udev rule (group kvm, 0660) and modules-load.d entry (commented out) installed"
 else
 	bad "udev rule or modules-load.d entry missing or wrong"
+fi
+
+# The programs of vmmem-utils: on PATH, with their man pages; vmmem-vmm
+# needs /dev/kvm to do more than its usage (vmmem-demo runs in the VM, 4.).
+if [ "$(command -v vmmem-demo)" = /usr/bin/vmmem-demo ] &&
+	[ "$(command -v vmmem-vmm)" = /usr/bin/vmmem-vmm ] &&
+	/usr/bin/vmmem-vmm --help 2>&1 | grep -q '^usage: vmmem-vmm' &&
+	[ -f /usr/share/man/man1/vmmem-demo.1.gz ] && [ -f /usr/share/man/man1/vmmem-vmm.1.gz ]; then
+	ok "vmmem-utils: /usr/bin/vmmem-demo, /usr/bin/vmmem-vmm (--help), their man pages"
+else
+	bad "vmmem-utils: programs or man pages missing"
+fi
+
+# AUTOINSTALL: a kernel installed later gets the module. Take one kernel's
+# away, then run what a kernel package's postinst runs for it.
+rel=${kvers%% *}
+if [ -n "$rel" ] && [ -n "${ko[$rel]:-}" ]; then
+	$SUDO dkms remove -m vmmem -v "$version" -k "$rel" >"$out/autoinstall.log" 2>&1
+	gone=$( [ -e "${ko[$rel]}" ] || echo yes)
+	$SUDO /etc/kernel/postinst.d/dkms "$rel" >>"$out/autoinstall.log" 2>&1
+	if [ "$gone" = yes ] && [ -e "${ko[$rel]}" ] &&
+		[[ $(dkms status -m vmmem -v "$version" -k "$rel" 2>/dev/null) == *": installed"* ]]; then
+		ok "dkms AUTOINSTALL: removed for $rel, rebuilt by /etc/kernel/postinst.d/dkms $rel"
+	else
+		cat "$out/autoinstall.log" >&2
+		bad "dkms AUTOINSTALL for $rel (log: $out/autoinstall.log)"
+	fi
 fi
 
 # 3. A program against the installed library.
