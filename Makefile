@@ -9,6 +9,7 @@
 #   make demo            boot the 6.12 VM and run vmmem-demo $(DEMO_ARGS), then
 #                        boot Linux in it with vmmem-vmm (VMM_ARGS: a|b, options)
 #   make bench           vmmem vs vm-memory vs memcpy (bench/results/)
+#   make bench-vmm       vmmem-vmm: boot time vs anonymous RAM, guest disk paths
 #   make profile         perf in the VM: where batch and bulk copies spend time
 #   make checkpatch | sparse | install | uninstall | clean
 #   make dkms-install    vmmem.ko through DKMS, for every supported kernel
@@ -29,6 +30,7 @@ KVERS ?=
 DEMO_KVER ?=
 DEMO_ARGS ?=
 VMM_ARGS ?=
+VMM_BENCH_ROUNDS ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
 
@@ -42,7 +44,7 @@ submake = @if [ -f $(1)/Makefile ]; then $(MAKE) -C $(1) $(2); \
 	else echo "  SKIP    $(1)/ (no Makefile yet)"; fi
 
 .PHONY: all modules modules_install userlib demo-bin selftests userland vm-tools \
-	deps check check-debug bench profile demo checkpatch sparse install uninstall \
+	deps check check-debug bench bench-vmm profile demo checkpatch sparse install uninstall \
 	clean distclean install-userland dkms-source dkms-install dkms-uninstall deb check-packages
 
 all: modules userland
@@ -89,6 +91,13 @@ check:
 # vmmem vs vm-memory 0.10 vs memcpy, in 6.12 VM boots; bench/README.md.
 bench:
 	@bench/run.sh
+
+# vmmem-vmm in the 6.12 VM: boot on vmmem vs anonymous RAM, and the guest's
+# disk throughput for each disk path (build/vmm/bench.txt).
+bench-vmm:
+	@vm/deps.sh
+	@$(MAKE) --no-print-directory userlib demo-bin
+	@demo/vmm/run-bench.sh $(VMM_BENCH_ROUNDS)
 
 # perf in the 6.12 VM: where a batch's and a bulk copy's time goes.
 profile:

@@ -60,7 +60,7 @@ if [ "${VM_VMM:-1}" != 0 ] && [ -x demo/vmm/vmmem-vmm ] &&
 	[ -f build/vmm/guest.cpio.gz ] && [ -f "$guest_kernel" ]; then
 	mkdir -p "$out/vmm"
 	cp "$guest_kernel" "$out/vmm/bzImage"
-	vmm_files="demo/vmm/vmmem-vmm build/vmm/guest.cpio.gz $out/vmm/bzImage demo/vmm/vmm-test.sh demo/vmm/demo.sh"
+	vmm_files="demo/vmm/vmmem-vmm build/vmm/guest.cpio.gz $out/vmm/bzImage demo/vmm/vmm-test.sh demo/vmm/demo.sh demo/vmm/bench.sh"
 fi
 MODULES_REL=$rel MODULES=${VM_MODULES-loop crc32c_generic ext4 fuse kvm_amd} \
 DYNBINS=${VM_DYNBINS-/usr/bin/qemu-storage-daemon /usr/lib/qemu/virtiofsd} \

@@ -1,12 +1,13 @@
 #!/bin/sh
 # Build the initramfs of the guest vmmem-vmm boots:
-#   demo/vmm/mkguest.sh OUT.cpio.gz [KERNEL_RELEASE]
-# busybox, demo/vmm/guest-init as /init, and the guest kernel's virtio-mmio
-# and virtio-blk modules (Debian builds them as modules), uncompressed.
+#   demo/vmm/mkguest.sh OUT.cpio.gz [KERNEL_RELEASE [GUEST_BENCH]]
+# busybox, demo/vmm/guest-init as /init, the guest kernel's virtio-mmio
+# and virtio-blk modules (Debian builds them as modules), uncompressed,
+# and the disk benchmark (static), as /bench.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-out=$1 rel=${2:-6.1.0-57-amd64}
+out=$1 rel=${2:-6.1.0-57-amd64} bench=${3:-}
 mdir=/lib/modules/$rel/kernel/drivers
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/vmmem-guest.XXXXXX")
@@ -25,6 +26,7 @@ for m in virtio/virtio virtio/virtio_ring virtio/virtio_mmio block/virtio_blk; d
 	else echo "mkguest: no $f" >&2; exit 1
 	fi
 done
+[ -z "$bench" ] || cp "$bench" "$stage/bench"
 (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
 	gzip -9 >"$out.tmp"
 mv "$out.tmp" "$out"

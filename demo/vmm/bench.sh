@@ -1,0 +1,40 @@
+#!/bin/sh
+# make bench-vmm, in the test VM: vmmem-vmm's boot time and guest disk
+# throughput.
+#   /vmm/bench.sh [ROUNDS [SECONDS]]
+# Boot: ROUNDS boots each on module-allocated vmmem RAM and on pinned
+# anonymous memory (--anon: KVM then maps ordinary THP-able memory),
+# interleaved; the time to the guest's /init (its first line) as the VMM
+# measures it. Disk: one boot each of (a) vmmem fd I/O, (a') pread/pwrite
+# into the VMM's own mapping, (b) qemu-storage-daemon over vhost-user; the
+# guest reads its 64 MiB disk with O_DIRECT for SECONDS per test
+# (guest-bench.c). Prints "VMM-BENCH ..." lines, then ratios.
+set -u
+rounds=${1:-3} secs=${2:-5}
+img=/tmp/vmm-bench.img
+vmm() {
+	/vmm/vmmem-vmm -k /vmm/bzImage -i /vmm/guest.cpio.gz -t 120 \
+		--mark GUEST-BOOTED "$@" >/tmp/vmm-bench.log 2>&1 ||
+		{ echo "VMM-BENCH-ERROR vmmem-vmm $*"; tail -n 20 /tmp/vmm-bench.log; }
+}
+dd if=/dev/urandom of=$img bs=1M count=64 2>/dev/null
+ulimit -l unlimited
+
+for i in $(seq "$rounds"); do
+	for ram in kernel anon; do
+		opt=; [ $ram = kernel ] || opt=--anon
+		vmm $opt -d $img
+		t=$(sed -n 's/.*"GUEST-BOOTED" after \([0-9.]*\) s.*/\1/p' /tmp/vmm-bench.log)
+		echo "VMM-BENCH boot $ram $i ${t:-?}"
+	done
+done
+for disk in a a-pread b; do
+	case $disk in
+	a) opt="-d $img" ;;
+	a-pread) opt="-d $img --pread" ;;
+	b) opt="-u $img" ;;
+	esac
+	vmm $opt -a "vmm.bench=$secs"
+	sed -n "s/^guest| GUEST-BENCH \([^ ]*\) \([0-9.]*\) MiB\/s \([0-9]*\) IOPS/VMM-BENCH disk $disk \1 \2 MiB\/s \3 IOPS/p" /tmp/vmm-bench.log
+done
+rm -f $img /tmp/vmm-bench.log

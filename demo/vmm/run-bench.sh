@@ -1,0 +1,37 @@
+#!/bin/bash
+# make bench-vmm: boot the 6.12 test VM once and run demo/vmm/bench.sh in
+# it; write its figures and their ratios to build/vmm/bench.txt.
+#   demo/vmm/run-bench.sh [ROUNDS [SECONDS]]   (default 5 rounds, 5 s)
+# Under QEMU TCG with nested KVM: ratios, not absolute figures, mean
+# something, and only on an otherwise idle machine.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+rounds=${1:-5} secs=${2:-5}
+rel=${DEMO_KVER:-$(vm/kvers.sh | tr ' ' '\n' | grep '^6\.12\.' | tail -n 1)}
+out=build/vmm/bench.txt
+mkdir -p build/vmm
+vm/build-module.sh "$rel"
+VM_OUT=build/vmm/bench-vm VM_TIMEOUT=${VM_TIMEOUT:-$((300 + 60 * rounds))} \
+	vm/run.sh -k "$rel" \
+	-c "sh /vmm/bench.sh $rounds $secs" | grep '^VMM-BENCH' >"$out.tmp"
+{
+	echo "vmmem-vmm in the $rel test VM (QEMU TCG, nested KVM), $(date -u '+%Y-%m-%d %H:%M UTC')"
+	awk '
+	/^VMM-BENCH boot / { n[$3]++; s[$3] += $5; v[$3] = v[$3] " " $5 }
+	/^VMM-BENCH disk / { mb[$3, $4] = $5; io[$3, $4] = $7 }
+	/^VMM-BENCH-ERROR/ { print; err = 1 }
+	END {
+		for (r in n) printf "boot to /init, %-6s RAM: mean %.2f s over%s\n", r, s[r] / n[r], v[r]
+		if (n["kernel"] && n["anon"])
+			printf "boot ratio vmmem/anon: %.2f (target <= 1.05)\n", (s["kernel"] / n["kernel"]) / (s["anon"] / n["anon"])
+		split("a a-pread b", d, " ")
+		for (i = 1; i <= 3; i++)
+			printf "disk %-7s seq 1 MiB %7.1f MiB/s, rand 4 KiB %6d IOPS\n", d[i], mb[d[i], "seq-1M"], io[d[i], "rand-4K"]
+		if (mb["a-pread", "seq-1M"] && io["a-pread", "rand-4K"])
+			printf "disk (a)/(a%s): seq %.2f, rand %.2f (target >= 1); (b)/(a): seq %.2f, rand %.2f\n", "\x27",
+				mb["a", "seq-1M"] / mb["a-pread", "seq-1M"], io["a", "rand-4K"] / io["a-pread", "rand-4K"],
+				mb["b", "seq-1M"] / mb["a", "seq-1M"], io["b", "rand-4K"] / io["a", "rand-4K"]
+		exit err
+	}' "$out.tmp"
+} | tee "$out"
+rm -f "$out.tmp"
