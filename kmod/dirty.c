@@ -70,6 +70,7 @@ static void vmmem_dirty_set(struct vmmem_dirty *d, unsigned long first,
 		/* Already set: spare the cache line another CPU may own. */
 		if ((READ_ONCE(d->bits[w]) & mask) != mask)
 			atomic_long_or(mask, (atomic_long_t *)&d->bits[w]);
+		/* The bits before the summary: a harvest goes the other way. */
 		smp_mb__after_atomic();
 		if (!test_bit(w % BPL, &d->sum[w / BPL]))
 			set_bit(w % BPL, &d->sum[w / BPL]);
@@ -79,6 +80,7 @@ static void vmmem_dirty_set(struct vmmem_dirty *d, unsigned long first,
 /* @len bytes at @off of @r were written. Caller is inside a read section. */
 void vmmem_dirty_mark(struct vmmem_region *r, u64 off, u64 len)
 {
+	/* Pairs with the release in vmmem_dirty_start(): a zeroed log. */
 	struct vmmem_dirty *d = smp_load_acquire(&r->dirty);
 
 	if (likely(!d) || !len)
@@ -206,8 +208,8 @@ static unsigned long vmmem_dirty_take(struct vmmem_dirty *d, unsigned long w,
 	atomic_long_t *sum = (atomic_long_t *)&d->sum[w / BPL];
 	unsigned long sbit = BIT(w % BPL), bits;
 
-	/* The summary first, then the word: writers go the other way. */
 	atomic_long_andnot(sbit, sum);
+	/* The summary first, then the word: writers go the other way. */
 	smp_mb__after_atomic();
 	bits = atomic_long_fetch_andnot(mask, (atomic_long_t *)&d->bits[w]);
 	/* Bits outside the range stay dirty, and so must their summary. */
@@ -240,6 +242,7 @@ static void vmmem_harvest_region(struct vmmem_harvest *h,
 				 struct vmmem_region *r, unsigned long p0,
 				 unsigned long p1, u64 i0)
 {
+	/* Pairs with the release in vmmem_dirty_start(). */
 	struct vmmem_dirty *d = smp_load_acquire(&r->dirty);
 	unsigned long w0 = p0 / BPL, w1 = (p1 - 1) / BPL, sw;
 
