@@ -14,7 +14,8 @@ esac
 dd if=/dev/urandom of=$img bs=1M count=1 2>/dev/null
 truncate -s 64M $img
 echo "host: $img, first MiB sha256 $(dd if=$img bs=1M count=1 2>/dev/null | sha256sum | cut -d' ' -f1)"
-set -- -k /vmm/bzImage -i /vmm/guest.cpio.gz $disk "$@" --mark GUEST-BOOTED -t 60
+set -- -k /vmm/bzImage -i /vmm/guest.cpio.gz -m 320 -l 256 $disk "$@" \
+	--mark GUEST-BOOTED -t 60
 echo "host: vmmem-vmm $*"
 /vmm/vmmem-vmm "$@"
 echo "host: $img at 2 MiB, sha256 $(dd if=$img bs=1M skip=2 count=1 2>/dev/null | sha256sum | cut -d' ' -f1)"

@@ -239,6 +239,8 @@ static void usage(FILE *f)
 "  -k, --kernel FILE      the bzImage to boot\n"
 "  -i, --initrd FILE      its initrd\n"
 "  -m, --mem MIB          guest RAM in MiB (default 256)\n"
+"  -l, --low MIB          at most this much of it below 4 GiB, the rest above\n"
+"                         (default and most 3072: the 32-bit hole is above)\n"
 "      --memfd            RAM from a pinned memfd (default: module-allocated)\n"
 "      --anon             RAM from pinned anonymous memory (a baseline)\n"
 "  -d, --disk FILE        a virtio-blk disk, served by this VMM (vmmem fd I/O)\n"
@@ -260,6 +262,7 @@ int main(int argc, char **argv)
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
 		{ "mem", required_argument, NULL, 'm' },
+		{ "low", required_argument, NULL, 'l' },
 		{ "memfd", no_argument, NULL, OPT_MEMFD },
 		{ "anon", no_argument, NULL, OPT_ANON },
 		{ "disk", required_argument, NULL, 'd' },
@@ -278,19 +281,20 @@ int main(int argc, char **argv)
 	const char *cmdline = DEFAULT_CMDLINE;
 	static char full_cmdline[2048];
 	struct vmm *v = &the_vmm;
-	uint64_t mem_mib = 256, rsdp;
+	uint64_t mem_mib = 256, low_mib = LOW_RAM_MAX / MiB, rsdp;
 	unsigned int timeout = 0;
 	bool pread_path = false;
 	int c, ret;
 
 	v->serial.prefix = "guest| ";
 	v->serial.mark = "Run /init";
-	while ((c = getopt_long(argc, argv, "k:i:m:d:u:a:c:t:h", opts,
+	while ((c = getopt_long(argc, argv, "k:i:m:l:d:u:a:c:t:h", opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'k': kernel = optarg; break;
 		case 'i': initrd = optarg; break;
 		case 'm': mem_mib = strtoull(optarg, NULL, 0); break;
+		case 'l': low_mib = strtoull(optarg, NULL, 0); break;
 		case OPT_MEMFD: v->backing = RAM_MEMFD; break;
 		case OPT_ANON: v->backing = RAM_ANON; break;
 		case 'd': disk = optarg; break;
@@ -306,6 +310,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!kernel || optind != argc || (disk && vdisk) || mem_mib < 16 ||
+	    low_mib < 16 || low_mib > LOW_RAM_MAX / MiB ||
 	    (pread_path && !disk)) {
 		usage(stderr);
 		return 2;
@@ -320,7 +325,7 @@ int main(int argc, char **argv)
 	if (ret)
 		die("/dev/vmmem: %s (is vmmem.ko loaded?)", strerror(-ret));
 	kvm_create_vm(v);
-	ram_setup(v, mem_mib * MiB, LOW_RAM_MAX);
+	ram_setup(v, mem_mib * MiB, low_mib * MiB);
 	ram_add_memslots(v);
 	ram_print(v);
 	kvm_create_vcpu(v);
