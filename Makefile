@@ -133,10 +133,11 @@ sparse:
 
 install: all install-userland
 
-# The library, headers, pkg-config file and programs, not the module: what
-# the Debian library and program packages hold (debian/rules). The programs
-# are built by name, not by demo/'s `all`, which also builds `make demo`'s
-# guest initramfs from this machine's kernel.
+# The library, headers, pkg-config file and programs, not the module: the
+# files of the Debian library and program packages (whose programs
+# debian/rules links against the shared library; these are static). The
+# programs are built by name, not by demo/'s `all`, which also builds
+# `make demo`'s guest initramfs from this machine's kernel.
 INSTALL_PROGRAMS := vmmem-demo vmm/vmmem-vmm
 
 install-userland: userlib

@@ -154,7 +154,11 @@ else
 fi
 stamp build
 tags=$(grep -E '^[EWIPX]: ' "$debs/lintian.txt" || true)
-if [ -z "$tags" ]; then
+lrc=$(cat "$debs/lintian.rc" 2>/dev/null || echo none)
+if [ "$lrc" != 0 ] && [ -z "$tags" ]; then
+	cat "$debs/lintian.txt" "$debs/lintian.err" >&2
+	bad "lintian failed without a tag (exit status $lrc)"
+elif [ -z "$tags" ]; then
 	ok "lintian: no tag but the overridden ones ($(grep -c '^O: ' "$debs/lintian.txt" || true) overrides)"
 else
 	echo "$tags" >&2
@@ -228,13 +232,20 @@ fi
 
 # The programs of vmmem-utils: on PATH, with their man pages; vmmem-vmm
 # needs /dev/kvm to do more than its usage (vmmem-demo runs in the VM, 4.).
+# (/lib is /usr/lib on a merged-/usr system: compare real paths.)
+uses_lib() {
+	local l
+	l=$(ldd "$1" 2>/dev/null | awk '$1 == "libvmmem.so.1" { print $3 }')
+	[ -n "$l" ] && [ "$(realpath "$l")" = "$(realpath "/usr/lib/$multiarch/libvmmem.so.1")" ]
+}
 if [ "$(command -v vmmem-demo)" = /usr/bin/vmmem-demo ] &&
 	[ "$(command -v vmmem-vmm)" = /usr/bin/vmmem-vmm ] &&
-	/usr/bin/vmmem-vmm --help 2>&1 | grep -q '^usage: vmmem-vmm' &&
+	uses_lib /usr/bin/vmmem-demo && uses_lib /usr/bin/vmmem-vmm &&
+	usage=$(/usr/bin/vmmem-vmm --help 2>&1) && [[ $usage == "usage: vmmem-vmm "* ]] &&
 	[ -f /usr/share/man/man1/vmmem-demo.1.gz ] && [ -f /usr/share/man/man1/vmmem-vmm.1.gz ]; then
-	ok "vmmem-utils: /usr/bin/vmmem-demo, /usr/bin/vmmem-vmm (--help), their man pages"
+	ok "vmmem-utils: /usr/bin/vmmem-demo, /usr/bin/vmmem-vmm (--help), on the installed libvmmem.so.1, their man pages"
 else
-	bad "vmmem-utils: programs or man pages missing"
+	bad "vmmem-utils: programs, their libvmmem.so.1 or man pages wrong: $(ls -l /usr/bin/vmmem-* 2>&1; ldd /usr/bin/vmmem-demo 2>&1)"
 fi
 
 # AUTOINSTALL: a kernel installed later gets the module. Take one kernel's
@@ -292,12 +303,14 @@ for rel in $vm_kvers; do
 	*.xz) xz -dc "$f" >"$k" ;; # busybox insmod reads no .ko.xz
 	*) cp "$f" "$k" ;;
 	esac
+	# The installed programs go to their own paths in the VM, with the
+	# libraries ldd finds for them here: the installed libvmmem.so.1.
 	cmd="v=\$(cat /sys/module/vmmem/version); echo \"module version \$v\"; [ \"\$v\" = $version ] &&
-/bin/vmmem-demo && /bin/vmmem-consumer-static${dyn:+ && $dyn}"
-	bins=(-b /usr/bin/vmmem-demo)
+/usr/bin/vmmem-demo && /bin/vmmem-consumer-static${dyn:+ && $dyn}"
+	bins=()
 	[ ! -x "$out/vmmem-consumer-static" ] || bins+=(-b "$out/vmmem-consumer-static")
-	if VM_OUT=$out/vm-$rel VM_MODULES='' VM_DYNBINS="$dyn" \
-		vm/run.sh -k "$rel" -m "$k" "${bins[@]}" -c "$cmd" >"$out/vm-$rel.log" 2>&1 &&
+	if VM_OUT=$out/vm-$rel VM_MODULES='' VM_DYNBINS="/usr/bin/vmmem-demo $dyn" \
+		vm/run.sh -k "$rel" -m "$k" ${bins[@]+"${bins[@]}"} -c "$cmd" >"$out/vm-$rel.log" 2>&1 &&
 		grep -q '^vmmem-demo: OK' "$out/vm-$rel.log" &&
 		[ "$(grep -c '^vmmem-consumer: OK' "$out/vm-$rel.log")" = "$([ -n "$dyn" ] && echo 2 || echo 1)" ]; then
 		ok "VM $rel: DKMS-built vmmem.ko loaded ($version), /usr/bin/vmmem-demo and the pkg-config programs passed"
