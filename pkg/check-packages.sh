@@ -25,7 +25,6 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
-top=$PWD
 out=build/pkg-check
 debs=build/deb
 version=$(cat VERSION)
@@ -125,8 +124,10 @@ cleanup() {
 	fi
 	return $rc
 }
+dyndir=
 final_cleanup() {
 	cleanup
+	[ -z "$dyndir" ] || rm -rf "$dyndir"
 	if [ "$mok_before" = 0 ] && [ -e /var/lib/dkms/mok.key ]; then
 		echo "  CLEAN   /var/lib/dkms/mok.{key,pub}: made by this run's DKMS builds"
 		$SUDO rm -f /var/lib/dkms/mok.key /var/lib/dkms/mok.pub
@@ -268,7 +269,11 @@ fi
 cflags=$(pkg-config --cflags vmmem 2>&1) && libs=$(pkg-config --libs vmmem 2>&1) &&
 	slibs=$(pkg-config --static --libs vmmem 2>&1)
 pcv=$(pkg-config --modversion vmmem 2>&1)
-dyn=$top/$out/vmmem-consumer
+# The shared one goes into the VM at the path it has here (vm/run.sh's
+# VM_DYNBINS), so not under /tmp, where the VM mounts a tmpfs: the tree may
+# be there.
+dyndir=$(mktemp -d /var/tmp/vmmem-check-packages.XXXXXX)
+dyn=$dyndir/vmmem-consumer
 # shellcheck disable=SC2086 # pkg-config's words
 if [ "$pcv" = "$version" ] &&
 	gcc -O2 -Wall -Wextra -Werror $cflags -o "$dyn" pkg/consumer.c $libs 2>"$out/cc.log" &&
