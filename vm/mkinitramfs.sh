@@ -72,9 +72,19 @@ for b in "$@"; do cp "$b" "$stage/bin/"; done
 if [ -n "${VMM_FILES:-}" ]; then
 	mkdir -p "$stage/vmm"
 	for f in $VMM_FILES; do cp "$f" "$stage/vmm/"; done
+	# vmmem-vmm's snapshot test, beside its vmm-test.sh.
+	for f in $VMM_FILES; do
+		case $f in */vmm-test.sh)
+			[ ! -f "${f%/*}/snapshot-test.sh" ] || cp "${f%/*}/snapshot-test.sh" "$stage/vmm/" ;;
+		esac
+	done
 	if [ "$tests" != - ] && [ -f "$stage/vmm/vmm-test.sh" ]; then
 		cp "$stage/vmm/vmm-test.sh" "$stage/tests/vmmem_vmm_test"
 		chmod 755 "$stage/tests/vmmem_vmm_test"
+	fi
+	if [ "$tests" != - ] && [ -f "$stage/vmm/snapshot-test.sh" ]; then
+		cp "$stage/vmm/snapshot-test.sh" "$stage/tests/vmmem_vmm_snapshot_test"
+		chmod 755 "$stage/tests/vmmem_vmm_snapshot_test"
 	fi
 fi
 

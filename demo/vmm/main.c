@@ -22,6 +22,7 @@
 #include <sys/time.h>
 
 #include "vmm.h"
+#include "snapshot.h"
 
 #define DEFAULT_CMDLINE	"console=ttyS0 loglevel=4 panic=-1 reboot=k pci=off rdinit=/init"
 
@@ -37,6 +38,7 @@ static const char *const exit_name[] = {
 	[VMM_TIMEOUT] = "timeout",
 	[VMM_SIGNAL] = "signal",
 	[VMM_ERROR] = "error",
+	[VMM_SAVED] = "saved",
 };
 
 double now_sec(void)
@@ -156,8 +158,11 @@ static void run_vcpu(struct vmm *v)
 			break;
 		}
 		if (ioctl(v->vcpu_fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN) {
+				if (v->snap)	/* the saver's pause */
+					snapshot_park(v);
 				continue;
+			}
 			vmm_stop(v, VMM_ERROR, "KVM_RUN: %s", strerror(errno));
 			break;
 		}
@@ -252,12 +257,23 @@ static void usage(FILE *f)
 "                         \"" DEFAULT_CMDLINE "\")\n"
 "  -t, --timeout SECS     stop the guest after SECS (default: none)\n"
 "      --mark TEXT        report when a console line first contains TEXT\n"
-"                         (default \"Run /init\")\n");
+"                         (default \"Run /init\")\n"
+"      --save FILE        snapshot the running guest to FILE (SNAPSHOT.md),\n"
+"                         when a console line contains --save-at TEXT or on\n"
+"                         SIGUSR1; then stop (module-allocated RAM, disk (a))\n"
+"      --save-rounds N    at most N pre-copy rounds (default 10; 0: no dirty\n"
+"                         log: pause, then copy everything)\n"
+"      --save-budget P    end the pre-copy at a round of P pages or fewer\n"
+"                         (default 256)\n"
+"      --restore FILE     resume the guest saved in FILE (no -k; -d if it\n"
+"                         has a disk: default the image saved with it)\n");
 }
 
 int main(int argc, char **argv)
 {
-	enum { OPT_MEMFD = 256, OPT_ANON, OPT_PREAD, OPT_QSD, OPT_MARK };
+	enum { OPT_MEMFD = 256, OPT_ANON, OPT_PREAD, OPT_QSD, OPT_MARK,
+	       OPT_SAVE, OPT_SAVE_AT, OPT_SAVE_ROUNDS, OPT_SAVE_BUDGET,
+	       OPT_RESTORE };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -273,6 +289,11 @@ int main(int argc, char **argv)
 		{ "cmdline", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "mark", required_argument, NULL, OPT_MARK },
+		{ "save", required_argument, NULL, OPT_SAVE },
+		{ "save-at", required_argument, NULL, OPT_SAVE_AT },
+		{ "save-rounds", required_argument, NULL, OPT_SAVE_ROUNDS },
+		{ "save-budget", required_argument, NULL, OPT_SAVE_BUDGET },
+		{ "restore", required_argument, NULL, OPT_RESTORE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -284,6 +305,9 @@ int main(int argc, char **argv)
 	uint64_t mem_mib = 256, low_mib = LOW_RAM_MAX / MiB, rsdp;
 	unsigned int timeout = 0;
 	bool pread_path = false;
+	struct snapshot_opts save = { .rounds = 10, .budget = 256 };
+	struct snapshot_layout layout;
+	const char *restore = NULL;
 	int c, ret;
 
 	v->serial.prefix = "guest| ";
@@ -305,11 +329,16 @@ int main(int argc, char **argv)
 		case 'c': cmdline = optarg; break;
 		case 't': timeout = strtoul(optarg, NULL, 0); break;
 		case OPT_MARK: v->serial.mark = optarg; break;
+		case OPT_SAVE: save.path = optarg; break;
+		case OPT_SAVE_AT: save.at = optarg; break;
+		case OPT_SAVE_ROUNDS: save.rounds = strtoul(optarg, NULL, 0); break;
+		case OPT_SAVE_BUDGET: save.budget = strtoull(optarg, NULL, 0); break;
+		case OPT_RESTORE: restore = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!kernel || optind != argc || (disk && vdisk) || mem_mib < 16 ||
+	if ((!kernel && !restore) || optind != argc || (save.path && restore) || (disk && vdisk) || mem_mib < 16 ||
 	    low_mib < 16 || low_mib > LOW_RAM_MAX / MiB ||
 	    (pread_path && !disk)) {
 		usage(stderr);
@@ -320,6 +349,16 @@ int main(int argc, char **argv)
 	snprintf(full_cmdline, sizeof(full_cmdline), "%s%s%s", cmdline,
 		 *append ? " " : "", append);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (restore) {
+		/* The same RAM layout, and the disk image saved with it. */
+		snapshot_layout(restore, &layout);
+		low_mib = layout.size[0] / MiB;
+		mem_mib = (layout.size[0] + (layout.nram > 1 ? layout.size[1] : 0)) / MiB;
+		if (!disk && !vdisk && layout.disk[0])
+			disk = layout.disk;
+	}
+	v->serial.save_at = save.at;
 
 	ret = vmmem_open(&v->vm);
 	if (ret)
@@ -335,11 +374,18 @@ int main(int argc, char **argv)
 		die("the disk could not be set up");
 	if (vdisk && vhost_blk_create(v, vdisk, qsd))
 		die("the vhost-user disk could not be set up");
-	rsdp = acpi_build(v);
-	boot_linux(v, kernel, initrd, full_cmdline, rsdp);
+	if (restore) {
+		snapshot_restore(v, restore);
+	} else {
+		rsdp = acpi_build(v);
+		boot_linux(v, kernel, initrd, full_cmdline, rsdp);
+	}
 
 	set_timeout(timeout);
+	if (save.path)
+		snapshot_saver_start(v, &save);
 	run_vcpu(v);
+	snapshot_saver_join(v);
 	report(v);
 
 	/* Devices, then KVM (its memslots' page references), then memory. */
@@ -349,5 +395,5 @@ int main(int argc, char **argv)
 		vhost_blk_close(v);
 	kvm_close(v);
 	ram_close(v);
-	return v->exit == VMM_POWEROFF ? 0 : 1;
+	return v->exit == VMM_POWEROFF || v->exit == VMM_SAVED ? 0 : 1;
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "vmm.h"
+#include "snapshot.h"
 
 enum {
 	UART_RBR_THR = 0, UART_IER = 1, UART_IIR_FCR = 2, UART_LCR = 3,
@@ -61,6 +62,10 @@ void serial_flush(struct vmm *v)
 	s->buf[s->len] = 0;
 	if (s->mark && !s->mark_at && strstr(s->buf, s->mark))
 		s->mark_at = since_start(v);
+	if (s->save_at && strstr(s->buf, s->save_at)) {
+		s->save_at = NULL;
+		snapshot_trigger(v);
+	}
 	printf("%s%s\n", s->prefix, s->buf);
 	fflush(stdout);
 	s->len = 0;

@@ -316,6 +316,23 @@ void blk_report(struct vmm *v)
 	       "READ_FROM_FD/WRITE_TO_FD calls");
 }
 
+int blk_image_fd(struct vmm *v)
+{
+	return v->blk->fd;
+}
+
+void blk_get_indices(struct vmm *v, uint16_t *last_avail, uint16_t *used_idx)
+{
+	*last_avail = v->blk->last_avail;
+	*used_idx = v->blk->used_idx;
+}
+
+void blk_set_indices(struct vmm *v, uint16_t last_avail, uint16_t used_idx)
+{
+	v->blk->last_avail = last_avail;
+	v->blk->used_idx = used_idx;
+}
+
 void blk_close(struct vmm *v)
 {
 	virtio_mmio_close(&v->disk);

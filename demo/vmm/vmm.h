@@ -13,6 +13,8 @@
  *   virtio_mmio.c the virtio-mmio transport of the disk
  *   virtio_blk.c  disk (a): virtio-blk served here, through libvmmem
  *   vhost_user.c  disk (b): virtio-blk served by qemu-storage-daemon
+ *   snapshot.c    live snapshot (pre-copy with vmmem's dirty log) and
+ *                 restore in a new process (snapshot.h, SNAPSHOT.md)
  *
  * The guest-physical map is a PC's, scaled down:
  *
@@ -76,6 +78,7 @@ enum vmm_exit {
 	VMM_TIMEOUT,		/* --timeout */
 	VMM_SIGNAL,		/* SIGINT, SIGTERM */
 	VMM_ERROR,		/* an exit we cannot handle, or a failed call */
+	VMM_SAVED,		/* --save: the snapshot is written (snapshot.c) */
 };
 
 enum ram_backing {
@@ -161,6 +164,7 @@ struct serial {
 	const char *prefix;		/* put before every console line */
 	const char *mark;		/* note when a line contains this */
 	double mark_at;			/* seconds after the first KVM_RUN */
+	const char *save_at;		/* --save-at: snapshot_trigger() */
 	unsigned long exits, bytes;
 };
 
@@ -187,6 +191,7 @@ struct vmm {
 	bool has_disk;
 	struct blk *blk;		/* disk (a) */
 	struct vhost_blk *vhost;	/* disk (b) */
+	struct snapshot *snap;		/* --save (snapshot.c) */
 
 	uint8_t cmos_index;
 	uint16_t pm1_enable;
@@ -242,6 +247,10 @@ void i8042_io(struct vmm *v, uint16_t port, bool write, uint8_t *val);
 int blk_create(struct vmm *v, const char *path, bool pread_path);
 void blk_report(struct vmm *v);
 void blk_close(struct vmm *v);
+/* snapshot.c: the image and the queue's indices of disk (a). */
+int blk_image_fd(struct vmm *v);
+void blk_get_indices(struct vmm *v, uint16_t *last_avail, uint16_t *used_idx);
+void blk_set_indices(struct vmm *v, uint16_t last_avail, uint16_t used_idx);
 
 /* vhost_user.c: disk (b), served by qemu-storage-daemon. */
 int vhost_blk_create(struct vmm *v, const char *path, const char *qsd);

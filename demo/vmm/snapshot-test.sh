@@ -1,0 +1,169 @@
+#!/bin/sh
+# vmmem-vmm's live snapshot and restore (demo/vmm/snapshot.c), in the test
+# VM: run as /tests/vmmem_vmm_snapshot_test by vm/init, with /vmm as for
+# vmm-test.sh. Each case boots the guest with vmm.snap=N: its /init counts
+# steps, each checking the checksum of a RAM buffer it rewrites (and with a
+# disk, reading back the disk block of the step before). The VMM saves it
+# while it runs (pre-copy with vmmem's dirty log, --save-at the third
+# step) and exits; a new vmmem-vmm restores it, and the guest must go on
+# with the next step (no gap, no new boot, its uptime going on from the
+# save) to step N and power off cleanly.
+#   ram:  RAM only, one region (256 MiB)
+#   disk: two regions (256 MiB low, 64 MiB at 4 GiB) and disk (a), written
+#         by the guest at every step while it is saved; the image is copied
+#         at the pause (FILE.disk) and the restored VMM serves that copy
+# Then a snapshot with a bad magic and one with another version are
+# refused with a message. After each case: no pin, no module reference,
+# the memory given back. Prints TAP and a kselftest "# Totals:" line.
+#
+# "snapshot-test.sh bench" instead prints the figures (make bench-snapshot):
+# the same save with the log (default rounds) and without (--save-rounds 0).
+PATH=/bin:/sbin:/usr/bin:/usr/sbin
+vmm=/vmm/vmmem-vmm kernel=/vmm/bzImage initrd=/vmm/guest.cpio.gz
+bound=60 steps=${SNAP_STEPS:-9} at=2
+n=0 pass=0 fail=0 skip=0
+work=$(mktemp -d /tmp/vmm-snap.XXXXXX)
+
+ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
+not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; }
+skip() { n=$((n + 1)); skip=$((skip + 1)); echo "ok $n # SKIP $1"; }
+
+pins() {
+	echo 1 >/proc/sys/vm/stat_refresh 2>/dev/null
+	awk '/^nr_foll_pin_acquired/ { a = $2 } /^nr_foll_pin_released/ { r = $2 }
+	     END { print a - r }' /proc/vmstat
+}
+free_kb() {
+	sync; echo 3 >/proc/sys/vm/drop_caches
+	awk '/^MemFree/ { print $2 }' /proc/meminfo
+}
+refcnt() { cat /sys/module/vmmem/refcnt; }
+
+# GUEST-SNAP lines of a log: "step uptime checksum".
+steps_of() { sed -n 's/^guest| GUEST-SNAP //p' "$1"; }
+
+# run_case NAME MEM_MIB LOW_MIB [vmmem-vmm options]
+run_case() {
+	name=$1 mem_mib=$2 low_mib=$3; shift 3
+	snap=$work/$name.snap save=$work/$name.save.log rest=$work/$name.restore.log
+	p0=$(pins) r0=$(refcnt) f0=$(free_kb)
+	errs=
+	e() { errs="$errs${errs:+; }$1"; }
+
+	t0=$(date +%s)
+	timeout -s KILL $((bound + 15)) "$vmm" -k "$kernel" -i "$initrd" \
+		-m "$mem_mib" -l "$low_mib" -t $bound --mark GUEST-BOOTED \
+		-a "vmm.snap=$steps" --save "$snap" --save-at "GUEST-SNAP $at " \
+		"$@" >"$save" 2>&1
+	rc=$? t1=$(date +%s)
+	[ $rc -eq 0 ] || e "saving vmmem-vmm: exit status $rc"
+	grep -q '^vmm: exit: saved' "$save" || e "the guest was not saved"
+	[ -f "$snap" ] || e "no snapshot file"
+	[ "$(pins)" = "$p0" ] || e "pins left after the save: $(($(pins) - p0))"
+
+	timeout -s KILL $((bound + 15)) "$vmm" --restore "$snap" -t $bound \
+		>"$rest" 2>&1
+	rc=$? t2=$(date +%s)
+	[ $rc -eq 0 ] || e "restored vmmem-vmm: exit status $rc"
+	grep -q '^vmm: exit: power off' "$rest" || e "the restored guest did not power off"
+	grep -q '^guest| GUEST-DONE' "$rest" || e "the restored guest did not finish"
+	! grep -q '^guest| GUEST-BOOTED' "$rest" || e "the restored guest booted again"
+	! grep -q 'GUEST-ERROR' "$save" "$rest" || e "$(grep -h -m1 'GUEST-ERROR' "$save" "$rest")"
+	# The steps: the saved guest's last, then the restored guest's from
+	# the next one on, one by one, to the last; the uptime goes on.
+	last=$(steps_of "$save" | tail -n 1) first=$(steps_of "$rest" | head -n 1)
+	k=${last%% *} u0=${last#* }; u0=${u0%% *}
+	j=${first%% *} u1=${first#* }; u1=${u1%% *}
+	[ -n "$k" ] && [ "$k" -ge $at ] || e "the saved guest printed no step $at"
+	[ -n "$j" ] && [ "$j" = $((k + 1)) ] || e "the restored guest's first step is ${j:-none}, after step ${k:-none}"
+	seq_ok=$(steps_of "$rest" | awk -v j="$j" -v n="$steps" '
+		{ if ($1 != j++) bad = 1 } END { print (!bad && j == n + 1) ? 1 : 0 }')
+	[ "$seq_ok" = 1 ] || e "the restored guest's steps are not $j to $steps one by one"
+	awk -v a="$u0" -v b="$u1" 'BEGIN { exit !(a + 0 > 0 && b >= a && b < a + 10) }' ||
+		e "uptime ${u0:-?} s at step $k, ${u1:-?} s at step $j"
+	if [ -f "$snap.disk" ]; then
+		got=$(dd if="$snap.disk" bs=4k skip=$((1024 + steps % 256)) count=1 2>/dev/null | head -n 1)
+		[ "$got" = "SNAP $steps" ] || e "the disk's block of step $steps holds \"$got\""
+	fi
+	rm -f "$snap" "$snap.disk"
+	[ "$(pins)" = "$p0" ] || e "pins left: $(($(pins) - p0))"
+	[ "$(refcnt)" = "$r0" ] || e "module references left: $(($(refcnt) - r0))"
+	f1=$(free_kb)
+	[ "$f1" -gt $((f0 - mem_mib * 256)) ] || e "$((f0 - f1)) kB of memory not given back"
+
+	echo "# $name: save run $((t1 - t0)) s (saved at step $k), restored run $((t2 - t1)) s (steps $j-$steps)"
+	grep -h '^vmm: save: \(round\|[0-9]* rounds\|memory\|pause\)\|^vmm: restore:' "$save" "$rest" | sed 's/^vmm: /#   /'
+	if [ -z "$errs" ]; then
+		ok "$name"
+	else
+		echo "# $name: $errs"
+		for f in "$save" "$rest"; do
+			echo "# ---- $f (last lines) ----"
+			tail -n 30 "$f" | sed 's/^/# /'
+		done
+		not_ok "$name"
+	fi
+}
+
+# A snapshot file that is not one, or of another version: a clear refusal.
+refused() {
+	name=$1 want=$2 f=$work/bad.snap
+	head -c 8192 /dev/zero >"$f"
+	case $name in
+	bad_version) printf 'VMMEMSNP\143\0\0\0' | dd of="$f" conv=notrunc 2>/dev/null ;;
+	esac
+	out=$("$vmm" --restore "$f" 2>&1); rc=$?
+	if [ $rc -ne 0 ] && echo "$out" | grep -q "$want"; then
+		ok "$name"
+	else
+		echo "# $name: exit $rc: $out"
+		not_ok "$name"
+	fi
+	rm -f "$f"
+}
+
+# bench: the same guest saved with the dirty log, then without it.
+bench() {
+	for how in "dirty log" "no log"; do
+		opt=; [ "$how" = "no log" ] && opt="--save-rounds 0"
+		for mem in 256 1024; do
+			snap=$work/b.snap log=$work/b.log
+			"$vmm" -k "$kernel" -i "$initrd" -m $mem -t $bound \
+				-a "vmm.snap=1000" --save "$snap" --save-at "GUEST-SNAP $at " \
+				$opt >"$log" 2>&1
+			echo "== save, $how, $mem MiB: $(grep '^vmm: exit' "$log")"
+			grep '^vmm: save: ' "$log"
+			"$vmm" --restore "$snap" -t 5 >"$log" 2>&1
+			grep '^vmm: restore: ' "$log"
+			rm -f "$snap"
+		done
+	done
+}
+
+if [ "${1:-}" = bench ]; then
+	ulimit -l unlimited 2>/dev/null
+	bench
+	rm -rf "$work"
+	exit 0
+fi
+
+echo "TAP version 13"
+echo "1..4"
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	# A KASAN kernel: a nested boot under TCG does not fit the bound.
+	for c in ram disk bad_magic bad_version; do skip "$c (debug kernel)"; done
+elif [ ! -x "$vmm" ] || [ ! -f "$kernel" ] || [ ! -f "$initrd" ] || [ ! -c /dev/kvm ]; then
+	for c in ram disk bad_magic bad_version; do skip "$c (no /vmm files or no /dev/kvm)"; done
+else
+	run_case ram 256 256
+	img=$work/disk.img
+	dd if=/dev/urandom of="$img" bs=1M count=1 2>/dev/null
+	truncate -s 8M "$img"
+	run_case disk 320 256 -d "$img"
+	rm -f "$img"
+	refused bad_magic 'not a vmmem-vmm snapshot'
+	refused bad_version 'format version 99'
+fi
+rm -rf "$work"
+echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
+[ $fail -eq 0 ]
