@@ -4,9 +4,14 @@
 # Round 1 runs the three programs in full, in an order rotated by BOOT so
 # that none always runs first; later rounds run vmmem-bench again without
 # the region set-up (its copies and lookups are every implementation's,
-# vm-memory's included: see vmmem-bench.c). CSV rows get a "BOOT.ROUND"
-# sample column; run.sh cuts the CSV out of the console between markers.
-rounds=${1:-3} boot=${2:-1}
+# vm-memory's included: see vmmem-bench.c). Every round then runs
+# dirty-bench (the dirty log; KVM_MIB: its KVM memslot, 0 for none) if it
+# was carried, its CSV rows prefixed "DIRTY-CSV ". CSV rows get a
+# "BOOT.ROUND" sample column; run.sh cuts the CSV out of the console
+# between markers.
+#
+#   in-vm.sh ROUNDS BOOT [KVM_MIB]
+rounds=${1:-3} boot=${2:-1} kvm_mib=${3:-64}
 echo 0 >/proc/sys/kernel/randomize_va_space
 if [ "$boot" = 1 ]; then
 	echo "BENCH-INFO kernel: $(uname -r)"
@@ -43,6 +48,24 @@ while [ "$r" -le "$rounds" ]; do
 		fi
 		echo "# boot $boot round $r: $p${arg:+ $arg} took $(($(date +%s) - t0)) s"
 	done
+	# The dirty log (dirty-bench.c), every round: its rows are marked
+	# DIRTY-CSV, for run.sh to keep apart from the others.
+	if [ -x /bin/dirty-bench ]; then
+		t0=$(date +%s)
+		if [ "$kvm_mib" = 0 ]; then
+			set -- --no-kvm
+		else
+			set -- --kvm-mib "$kvm_mib"
+		fi
+		/bin/dirty-bench "$@" >/tmp/out ||
+			{ rc=1; echo "# dirty-bench failed"; }
+		if [ "$r.$boot" = 1.1 ]; then
+			sed -e "s/^[a-z]/DIRTY-CSV $boot.$r,&/" /tmp/out
+		else
+			sed -e "s/^[a-z]/DIRTY-CSV $boot.$r,&/" -e '/^#/d' /tmp/out
+		fi
+		echo "# boot $boot round $r: dirty-bench took $(($(date +%s) - t0)) s"
+	fi
 	r=$((r + 1))
 done
 echo "BENCH-CSV-END"

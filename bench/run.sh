@@ -8,11 +8,14 @@
 #
 # Environment: BENCH_KVER (default: newest installed 6.12.*), BENCH_BOOTS
 # (VM boots, default 3), BENCH_ROUNDS (rounds per boot, default 3; see
-# in-vm.sh), VM_TIMEOUT (per boot) and
+# in-vm.sh), BENCH_KVM_MIB (dirty-bench's KVM memslot, default 64; 0: no
+# KVM cells), VM_TIMEOUT (per boot) and
 # the QEMU_* variables of vm/run.sh (QEMU_CPU defaults to max,-erms here:
 # see below; keep it the same across runs).
 # Output: tables on stdout; build/bench/{bench.csv,info.txt,bench.md,
-# bench.png}, copied to bench/results/{latest.csv,latest.md,ratios.png}.
+# bench.png}, copied to bench/results/{latest.csv,latest.md,ratios.png};
+# the dirty log's: build/bench/{dirty.csv,dirty.md}, copied to
+# bench/results/dirty.md (--no-vm takes dirty.csv from CSV's directory).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -66,11 +69,14 @@ if [ -z "$csv_in" ]; then
 
 	# Static, so they run in the busybox initramfs. libvmmem is compiled
 	# here from source with its own flags rather than taken from userlib/.
-	echo "  CC      bench/vmmem-bench bench/memcpy-bench"
+	echo "  CC      bench/vmmem-bench bench/memcpy-bench bench/dirty-bench"
 	CFLAGS="-O2 -Wall -Wextra -Werror -std=gnu11"
 	gcc $CFLAGS -D_GNU_SOURCE -Iuapi -c -o "$out/libvmmem.o" userlib/libvmmem.c
 	gcc -static -no-pie $CFLAGS -Iuapi -Iuserlib -o "$out/vmmem-bench" \
 		bench/vmmem-bench.c "$out/libvmmem.o" "$rel_dir/libvmm.a" \
+		-lpthread -ldl -lm
+	gcc -static -no-pie $CFLAGS -Iuapi -Iuserlib -o "$out/dirty-bench" \
+		bench/dirty-bench.c "$out/libvmmem.o" "$rel_dir/libvmm.a" \
 		-lpthread -ldl -lm
 	gcc -static $CFLAGS -o "$out/memcpy-bench" bench/memcpy-bench.c
 
@@ -88,25 +94,36 @@ if [ -z "$csv_in" ]; then
 	esac
 	# Boots differ more than rounds of one boot do (where the guest's
 	# pages land, say): every figure is taken over several of each.
+	kvm_mib=${BENCH_KVM_MIB:-64}
+	case $kvm_mib in
+	[0-9] | [1-9][0-9] | [1-9][0-9][0-9]) ;;
+	*) echo "bench: BENCH_KVM_MIB must be 0-999" >&2; exit 2 ;;
+	esac
 	echo "sample,impl,path,workload,op,size,ops,ns_op,mb_s" >"$out/bench.csv"
+	echo "sample,impl,path,workload,op,size,ops,ns_op,mb_s" >"$out/dirty.csv"
 	: >"$out/console.txt"
 	for boot in $(seq "$boots"); do
 		echo "  BENCH   boot $boot of $boots, $rounds rounds"
 		# A failed run (oops, timeout) still gets its figures reported.
-		VM_TIMEOUT=${VM_TIMEOUT:-$((120 + 60 * rounds))} vm/run.sh -k "$rel" \
+		# dirty-bench: about a minute a round, most of it the KVM
+		# guest's stores (a nested fault each).
+		VM_TIMEOUT=${VM_TIMEOUT:-$((180 + 150 * rounds))} vm/run.sh -k "$rel" \
 			-b "$out/vmmem-bench" -b "$out/memcpy-bench" \
-			-b "$out/vm-memory-bench" -b bench/in-vm.sh \
-			-c "sh /bin/in-vm.sh $rounds $boot" >"$out/console-$boot.txt" \
-			2>"$out/vm-errors.txt" || { vm_failed=1; break; }
+			-b "$out/vm-memory-bench" -b "$out/dirty-bench" \
+			-b bench/in-vm.sh \
+			-c "sh /bin/in-vm.sh $rounds $boot $kvm_mib" \
+			>"$out/console-$boot.txt" \
+			2>"$out/vm-errors.txt" || vm_failed=1
 		cat "$out/console-$boot.txt" >>"$out/console.txt"
 		# Only well-formed rows: kernel messages may share the console.
 		sed -n '/^BENCH-CSV-BEGIN$/,/^BENCH-CSV-END$/{/^BENCH-CSV-/!p}' \
 			"$out/console-$boot.txt" | grep -E '^[0-9]+\.[0-9]+,[a-z]' \
 			>>"$out/bench.csv" || true
+		sed -n 's/^DIRTY-CSV //p' "$out/console-$boot.txt" |
+			grep -E '^[0-9]+\.[0-9]+,[a-z-]+,[a-z_-]+,dirty-[a-z]+,[a-z0-9]+,[0-9]+,[0-9]+,[0-9.]+,[0-9.]+$' \
+			>>"$out/dirty.csv" || true
+		[ -z "$vm_failed" ] || break
 	done
-	if [ -n "$vm_failed" ]; then
-		cat "$out/console-$boot.txt" >>"$out/console.txt"
-	fi
 	grep -q '^BENCH-CSV-BEGIN$' "$out/console.txt" || {
 		cat "$out/console.txt" "$out/vm-errors.txt"
 		echo "bench: the VM run produced no figures" >&2
@@ -138,6 +155,20 @@ mkdir -p bench/results
 cp "$out/bench.md" bench/results/latest.md
 cp "$csv_in" bench/results/latest.csv
 [ ! -f "$out/bench.png" ] || cp "$out/bench.png" bench/results/ratios.png
+
+# The dirty log's table (dirty-bench.c, dirty-report.awk).
+dirty_csv=$(dirname "$csv_in")/dirty.csv
+if [ -f "$dirty_csv" ] && [ "$(wc -l <"$dirty_csv")" -gt 1 ]; then
+	awk -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" \
+		-v info_rounds="$(sed -n 's/^rounds: //p' "$(dirname "$csv_in")/info.txt" 2>/dev/null)" \
+		-f bench/dirty-report.awk "$dirty_csv" >"$out/dirty.md.tmp"
+	mv "$out/dirty.md.tmp" "$out/dirty.md"
+	echo
+	cat "$out/dirty.md"
+	cp "$out/dirty.md" bench/results/dirty.md
+else
+	echo "bench: no dirty-log figures ($dirty_csv)" >&2
+fi
 
 if [ -n "$vm_failed" ]; then
 	cat "$out/vm-errors.txt" >&2

@@ -118,3 +118,127 @@ pub extern "C" fn vmm_new_pages(n: u64, page: u64) -> *mut Mem {
 pub unsafe extern "C" fn vmm_find_region_len(m: *const Mem, gpa: u64) -> u64 {
     (*m).find_region(GuestAddress(gpa)).map_or(0, |r| r.len())
 }
+
+// --- the dirty log: GuestMemoryMmap<AtomicBitmap>, for dirty-bench.c -------
+
+use std::hint::black_box;
+use vm_memory::bitmap::{AtomicBitmap, Bitmap};
+
+type BMem = GuestMemoryMmap<AtomicBitmap>;
+
+/// One region of `size` bytes at GPA 0 with an AtomicBitmap (one bit per
+/// page); with `touch`, every page written once (then the bitmap reset), so
+/// that no timed access is the first to its page. NULL on failure.
+#[no_mangle]
+pub extern "C" fn vmm_bm_new(size: u64, touch: bool) -> *mut BMem {
+    let Ok(mem) = BMem::from_ranges(&[(GuestAddress(0), size as usize)]) else {
+        return std::ptr::null_mut();
+    };
+    if touch {
+        let zeros = vec![0u8; 4096];
+        for off in (0..size).step_by(zeros.len()) {
+            if mem.write_slice(&zeros, GuestAddress(off)).is_err() {
+                return std::ptr::null_mut();
+            }
+        }
+    }
+    if let Some(r) = mem.find_region(GuestAddress(0)) {
+        r.bitmap().reset();
+    }
+    Box::into_raw(Box::new(mem))
+}
+
+/// # Safety
+/// `m` is NULL or came from vmm_bm_new() and is not used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn vmm_bm_free(m: *mut BMem) {
+    if !m.is_null() {
+        drop(Box::from_raw(m));
+    }
+}
+
+/// GuestMemory::write_slice, which marks the pages it writes: 0 or -1.
+///
+/// # Safety
+/// `m` came from vmm_bm_new(); `buf` is valid for `len` bytes of reads.
+#[no_mangle]
+pub unsafe extern "C" fn vmm_bm_write_slice(
+    m: *const BMem,
+    gpa: u64,
+    buf: *const u8,
+    len: usize,
+) -> i32 {
+    let b = slice::from_raw_parts(buf, len);
+    match (*m).write_slice(b, GuestAddress(gpa)) {
+        Ok(()) => 0,
+        Err(_) => -1,
+    }
+}
+
+/// A guest-to-guest copy as a vm-memory VMM writes it: read_slice into the
+/// bounce buffer `buf`, then write_slice (which marks). 0 or -1.
+///
+/// # Safety
+/// `m` came from vmm_bm_new(); `buf` is valid for `len` bytes of writes.
+#[no_mangle]
+pub unsafe extern "C" fn vmm_bm_copy_bounce(
+    m: *const BMem,
+    dst: u64,
+    src: u64,
+    buf: *mut u8,
+    len: usize,
+) -> i32 {
+    let b = slice::from_raw_parts_mut(buf, len);
+    let mem = &*m;
+    if mem.read_slice(b, GuestAddress(src)).is_err() {
+        return -1;
+    }
+    match mem.write_slice(b, GuestAddress(dst)) {
+        Ok(()) => 0,
+        Err(_) => -1,
+    }
+}
+
+/// Bitmap::mark_dirty of `len` bytes at `gpa` of the region there: 0, or
+/// -1 if no region holds `gpa`.
+///
+/// # Safety
+/// `m` came from vmm_bm_new().
+#[no_mangle]
+pub unsafe extern "C" fn vmm_bm_mark(m: *const BMem, gpa: u64, len: usize) -> i32 {
+    match (*m).to_region_addr(GuestAddress(gpa)) {
+        Some((r, off)) => {
+            r.bitmap().mark_dirty(off.0 as usize, len);
+            0
+        }
+        None => -1,
+    }
+}
+
+/// AtomicBitmap::get_and_reset of the region at GPA 0, as a VMM harvests
+/// it: the words come back in a new Vec. Returns the dirty pages (a
+/// popcount of the Vec, which vmmem's harvest reports too), or -1.
+///
+/// # Safety
+/// `m` came from vmm_bm_new().
+#[no_mangle]
+pub unsafe extern "C" fn vmm_bm_get_and_reset(m: *const BMem) -> i64 {
+    match (*m).find_region(GuestAddress(0)) {
+        Some(r) => {
+            let v = black_box(r.bitmap().get_and_reset());
+            v.iter().map(|w| w.count_ones() as i64).sum()
+        }
+        None => -1,
+    }
+}
+
+/// AtomicBitmap::reset of the region at GPA 0.
+///
+/// # Safety
+/// `m` came from vmm_bm_new().
+#[no_mangle]
+pub unsafe extern "C" fn vmm_bm_reset(m: *const BMem) {
+    if let Some(r) = (*m).find_region(GuestAddress(0)) {
+        r.bitmap().reset();
+    }
+}
