@@ -6,6 +6,15 @@
  * flips a static key (KVM's preempt notifiers patch __schedule); under TCG
  * that live patching wedged the test VM three times in a few hundred VM
  * lifecycles. With one VM kept open the key flips once.
+ *
+ * The VM also has an in-kernel LAPIC on a vCPU that never runs, so that
+ * its APIC stays software-disabled: KVM counts such APICs in a static key
+ * (apic_sw_disabled), and a guest that enables its APIC (every Linux guest
+ * of vmmem-vmm) drops the count to zero a second later, patching
+ * kvm_arch_vcpu_ioctl_run() while that guest's vCPU runs in it: under TCG
+ * that once ended in an int3 oops there. With this APIC the count never
+ * reaches zero. Without an irqchip (no KVM_CAP_IRQCHIP) it holds the VM
+ * only.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,11 +25,14 @@
 int main(void)
 {
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int vm;
 
-	if (kvm < 0 || ioctl(kvm, KVM_CREATE_VM, 0) < 0) {
+	if (kvm < 0 || (vm = ioctl(kvm, KVM_CREATE_VM, 0)) < 0) {
 		perror("kvm-hold");
 		return 1;
 	}
+	if (ioctl(vm, KVM_CREATE_IRQCHIP, 0) || ioctl(vm, KVM_CREATE_VCPU, 0) < 0)
+		perror("kvm-hold: irqchip and vCPU");
 	for (;;)
 		pause();
 }

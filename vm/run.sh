@@ -55,12 +55,9 @@ fi
 # vmmem-vmm, the guest it boots and its test, if built (make demo-bin):
 # to /vmm (VM_VMM=0: not carried).
 vmm_files=
-guest_kernel=/boot/vmlinuz-${VMM_GUEST_KVER:-6.1.0-57-amd64}
 if [ "${VM_VMM:-1}" != 0 ] && [ -x demo/vmm/vmmem-vmm ] &&
-	[ -f build/vmm/guest.cpio.gz ] && [ -f "$guest_kernel" ]; then
-	mkdir -p "$out/vmm"
-	cp "$guest_kernel" "$out/vmm/bzImage"
-	vmm_files="demo/vmm/vmmem-vmm build/vmm/guest.cpio.gz $out/vmm/bzImage demo/vmm/vmm-test.sh demo/vmm/demo.sh demo/vmm/bench.sh"
+	[ -f build/vmm/guest.cpio.gz ] && [ -f build/vmm/bzImage ]; then
+	vmm_files="demo/vmm/vmmem-vmm build/vmm/guest.cpio.gz build/vmm/bzImage demo/vmm/vmm-test.sh demo/vmm/demo.sh demo/vmm/bench.sh"
 fi
 MODULES_REL=$rel MODULES=${VM_MODULES-loop crc32c_generic ext4 fuse kvm_amd} \
 DYNBINS=${VM_DYNBINS-/usr/bin/qemu-storage-daemon /usr/lib/qemu/virtiofsd} \
