@@ -314,8 +314,20 @@ for rel in $vm_kvers; do
 /usr/bin/vmmem-demo && /bin/vmmem-consumer-static${dyn:+ && $dyn}"
 	bins=()
 	[ ! -x "$out/vmmem-consumer-static" ] || bins+=(-b "$out/vmmem-consumer-static")
-	if VM_OUT=$out/vm-$rel VM_MODULES='' VM_DYNBINS="/usr/bin/vmmem-demo $dyn" \
-		vm/run.sh -k "$rel" -m "$k" ${bins[@]+"${bins[@]}"} -c "$cmd" >"$out/vm-$rel.log" 2>&1 &&
+	# A kernel that dies booting, before init loads vmmem.ko (under TCG on
+	# a loaded host: an int3 oops in live text patching, seen once), is
+	# not a result of the packages: boot once more, and say so.
+	for try in 1 2; do
+		VM_OUT=$out/vm-$rel VM_MODULES='' VM_DYNBINS="/usr/bin/vmmem-demo $dyn" \
+			vm/run.sh -k "$rel" -m "$k" ${bins[@]+"${bins[@]}"} -c "$cmd" >"$out/vm-$rel.log" 2>&1
+		vrc=$?
+		[ "$vrc" != 0 ] && [ "$try" = 1 ] &&
+			! grep -q '^VMMEM-INSMOD ' "$out/vm-$rel/console.log" || break
+		cp "$out/vm-$rel/console.log" "$out/vm-$rel/console.try1.log"
+		echo "  RETRY   VM $rel: the kernel died before loading vmmem.ko ($(grep -m1 -E 'Oops|BUG:|panic' \
+			"$out/vm-$rel/console.log" | tr -d '\r' | sed 's/^\[[ 0-9.]*\] //'); $out/vm-$rel/console.try1.log)"
+	done
+	if [ "$vrc" = 0 ] &&
 		grep -q '^vmmem-demo: OK' "$out/vm-$rel.log" &&
 		[ "$(grep -c '^vmmem-consumer: OK' "$out/vm-$rel.log")" = "$([ -n "$dyn" ] && echo 2 || echo 1)" ]; then
 		ok "VM $rel: DKMS-built vmmem.ko loaded ($version), /usr/bin/vmmem-demo and the pkg-config programs passed"
