@@ -10,6 +10,7 @@
 #                        boot Linux in it with vmmem-vmm (VMM_ARGS: a|b, options)
 #   make bench           vmmem vs vm-memory vs memcpy (bench/results/)
 #   make bench-vmm       vmmem-vmm: boot time vs anonymous RAM, guest disk paths
+#   make bench-snapshot  vmmem-vmm: live snapshot with vmmem's dirty log vs without
 #   make profile         perf in the VM: where batch and bulk copies spend time
 #   make checkpatch | sparse | install | uninstall | clean
 #   make dkms-install    vmmem.ko through DKMS, for every supported kernel
@@ -44,7 +45,7 @@ submake = @if [ -f $(1)/Makefile ]; then $(MAKE) -C $(1) $(2); \
 	else echo "  SKIP    $(1)/ (no Makefile yet)"; fi
 
 .PHONY: all modules modules_install userlib demo-bin selftests userland vm-tools \
-	deps check check-debug bench bench-vmm profile demo checkpatch sparse install uninstall \
+	deps check check-debug bench bench-vmm bench-snapshot profile demo checkpatch sparse install uninstall \
 	clean distclean install-userland dkms-source dkms-install dkms-uninstall deb check-packages
 
 all: modules userland
@@ -98,6 +99,14 @@ bench-vmm:
 	@vm/deps.sh
 	@$(MAKE) --no-print-directory userlib demo-bin
 	@demo/vmm/run-bench.sh $(VMM_BENCH_ROUNDS)
+
+# vmmem-vmm's live snapshot in the 6.12 VM: pre-copy rounds, bytes written,
+# the pause with the dirty log and without, restore time per GiB
+# (build/vmm/snapshot-bench.txt; demo/vmm/SNAPSHOT.md).
+bench-snapshot:
+	@vm/deps.sh
+	@$(MAKE) --no-print-directory userlib demo-bin
+	@demo/vmm/run-snapshot-bench.sh
 
 # perf in the 6.12 VM: where a batch's and a bulk copy's time goes.
 profile:

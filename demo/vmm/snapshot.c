@@ -19,10 +19,12 @@
  *      last, fsync, rename over FILE; the guest stops ("saved").
  * --save-rounds 0 is the save without the log: pause, copy everything.
  *
- * Only module-allocated RAM is saved live: for --memfd RAM vmmem sees only
- * its own writes, not KVM's (the memslot would need KVM_MEM_LOG_DIRTY_PAGES
- * and KVM_GET_DIRTY_LOG merged in with vmmem_mark_dirty()); only disk (a):
- * qemu-storage-daemon's queue state is not ours to save.
+ * Module-allocated RAM needs nothing else: vmmem's log sees the vCPU's
+ * writes through the memslot. For --memfd (and --anon) RAM vmmem sees only
+ * its own writes, so KVM logs the vCPU's too (KVM_MEM_LOG_DIRTY_PAGES) and
+ * each round merges KVM_GET_DIRTY_LOG into vmmem's log with
+ * vmmem_mark_dirty() before the harvest: still one log to harvest. Only
+ * disk (a): qemu-storage-daemon's queue state is not ours to save.
  *
  * Restore: the same regions and memslots in a fresh /dev/vmmem open, the
  * memory with VMMEM_READ_FROM_FD, then the state in the order KVM needs:
@@ -116,6 +118,7 @@ struct snapshot {
 	pthread_cond_t cond;
 	volatile int pause_req;
 	bool parked, release, abandon, running;
+	int fd;			/* FILE.tmp, allocated before the trigger */
 };
 
 static struct snapshot *the_snap;
@@ -451,6 +454,71 @@ static uint64_t copy_all(struct vmm *v, const struct snap_header *h, int fd)
 	return bytes;
 }
 
+/*
+ * --memfd, --anon RAM: vmmem sees only its own writes to it, so KVM logs the
+ * vCPU's (KVM_MEM_LOG_DIRTY_PAGES on the memslots, api.rst 4.35) and each
+ * round first hands what KVM_GET_DIRTY_LOG reports (api.rst 4.8; it resets
+ * KVM's log) to vmmem's with vmmem_mark_dirty(): one log to harvest.
+ */
+static void kvm_log(struct vmm *v, bool on)
+{
+	unsigned int i;
+
+	for (i = 0; i < v->nram; i++) {
+		struct kvm_userspace_memory_region slot = {
+			.slot = i,
+			.flags = on ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+			.guest_phys_addr = v->ram[i].gpa,
+			.memory_size = v->ram[i].size,
+			.userspace_addr = (uintptr_t)v->ram[i].host,
+		};
+
+		vm_ioctl(v, KVM_SET_USER_MEMORY_REGION, &slot,
+			 "KVM_SET_USER_MEMORY_REGION (dirty log)");
+	}
+}
+
+static unsigned long kvm_log_merge(struct vmm *v)
+{
+	static uint64_t *bitmap;
+	static size_t words;
+	unsigned long marks = 0;
+	unsigned int i;
+
+	for (i = 0; i < v->nram; i++) {
+		uint64_t pages = v->ram[i].size / PAGE_SIZE, p, start;
+		size_t need = (pages + 63) / 64;
+		struct kvm_dirty_log log = { .slot = i };
+
+		if (need > words) {
+			free(bitmap);
+			bitmap = calloc(need, 8);
+			if (!bitmap)
+				die("out of memory");
+			words = need;
+		}
+		memset(bitmap, 0, need * 8);
+		log.dirty_bitmap = bitmap;
+		vm_ioctl(v, KVM_GET_DIRTY_LOG, &log, "KVM_GET_DIRTY_LOG");
+		for (p = 0; p < pages; p++) {
+			if (!(p % 64) && !bitmap[p / 64]) {
+				p += 63;
+				continue;
+			}
+			if (!(bitmap[p / 64] >> (p % 64) & 1))
+				continue;
+			for (start = p; p + 1 < pages &&
+			     (bitmap[(p + 1) / 64] >> ((p + 1) % 64) & 1); p++)
+				;
+			if (vmmem_mark_dirty(v->vm, v->ram[i].gpa + start * PAGE_SIZE,
+					     (p + 1 - start) * PAGE_SIZE))
+				die("snapshot: vmmem_mark_dirty failed");
+			marks++;
+		}
+	}
+	return marks;
+}
+
 /* One round: harvest the log, copy what it names. Returns the pages. */
 static uint64_t copy_dirty(struct vmm *v, const struct snap_header *h, int fd,
 			   unsigned long *runs_out)
@@ -459,6 +527,8 @@ static uint64_t copy_dirty(struct vmm *v, const struct snap_header *h, int fd,
 	uint64_t pages = 0;
 	unsigned int i;
 
+	if (v->backing != RAM_KERNEL)
+		kvm_log_merge(v);
 	for (i = 0; i < v->nram; i++) {
 		uint64_t gpa = v->ram[i].gpa, end = gpa + v->ram[i].size;
 
@@ -538,9 +608,7 @@ static void *saver(void *arg)
 	printf("vmm: save: to %s (%s)\n", s->o.path, s->o.rounds ?
 	       "pre-copy with vmmem's dirty log" : "no log: pause, copy all");
 	snprintf(tmp, sizeof(tmp), "%s.tmp", s->o.path);
-	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		die("%s: %s", tmp, strerror(errno));
+	fd = s->fd;
 	memcpy(h.magic, SNAP_MAGIC, 8);
 	h.header_size = sizeof(h);
 	h.page_size = PAGE_SIZE;
@@ -557,6 +625,8 @@ static void *saver(void *arg)
 	pwrite_all(fd, zero, SNAP_HDR_PAGE, 0, "the header");
 
 	if (s->o.rounds) {
+		if (v->backing != RAM_KERNEL)
+			kvm_log(v, true);
 		for (i = 0; i < v->nram; i++)
 			if (vmmem_dirty_start(v->vm, v->ram[i].gpa,
 					      v->ram[i].size) < 0)
@@ -582,9 +652,7 @@ static void *saver(void *arg)
 	}
 	tp = now_sec();
 	if (!pause_vcpu(v)) {
-		printf("vmm: save: the guest stopped before it could be paused: no snapshot\n");
-		unlink(tmp);
-		close(fd);
+		printf("vmm: save: the guest stopped before it could be paused\n");
 		return NULL;
 	}
 	if (s->o.rounds) {
@@ -594,6 +662,8 @@ static void *saver(void *arg)
 		written += pages * PAGE_SIZE;
 		for (i = 0; i < v->nram; i++)
 			vmmem_dirty_stop(v->vm, v->ram[i].gpa, v->ram[i].size);
+		if (v->backing != RAM_KERNEL)
+			kvm_log(v, false);
 	} else {
 		written += copy_all(v, &h, fd);
 	}
@@ -613,7 +683,7 @@ static void *saver(void *arg)
 	if (fsync(fd))
 		die("snapshot: fsync: %s", strerror(errno));
 	pwrite_all(fd, &h, sizeof(h), 0, "the header");
-	if (fsync(fd) || close(fd))
+	if (fsync(fd))
 		die("snapshot: fsync: %s", strerror(errno));
 	if (rename(tmp, s->o.path))
 		die("rename %s: %s", s->o.path, strerror(errno));
@@ -644,16 +714,30 @@ void snapshot_saver_start(struct vmm *v, const struct snapshot_opts *o)
 	struct sigaction kick = { .sa_handler = on_kick };
 	struct sigaction usr1 = { .sa_handler = on_usr1 };
 	sigset_t block, old;
+	char tmp[4096];
+	uint64_t size = SNAP_HDR_PAGE;
+	unsigned int i;
 	int ret;
 
 	if (!s)
 		die("out of memory");
-	if (v->backing != RAM_KERNEL)
-		die("--save: module-allocated RAM only (for --memfd RAM vmmem does not see KVM's writes)");
 	if (v->vhost)
 		die("--save: disk (a) only (qemu-storage-daemon's queue state is not the VMM's)");
 	s->o = *o;
 	s->vcpu = pthread_self();
+	/*
+	 * The file's blocks now, before the guest runs: allocating them (on
+	 * tmpfs: zeroing pages) is then no part of the pre-copy.
+	 */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", o->path);
+	s->fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (s->fd < 0)
+		die("%s: %s", tmp, strerror(errno));
+	for (i = 0; i < v->nram; i++)
+		size += v->ram[i].size;
+	if (fallocate(s->fd, 0, 0, size))
+		die("%s: allocating %" PRIu64 " MiB: %s", tmp, size >> 20,
+		    strerror(errno));
 	sem_init(&s->trigger, 0, 0);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
@@ -682,6 +766,8 @@ void snapshot_saver_join(struct vmm *v)
 {
 	struct snapshot *s = v->snap;
 
+	char tmp[4096];
+
 	if (!s || !s->running)
 		return;
 	s->abandon = true;
@@ -689,6 +775,11 @@ void snapshot_saver_join(struct vmm *v)
 	release_vcpu(v);
 	pthread_join(s->saver, NULL);
 	s->running = false;
+	/* Never triggered, or cut short: no file. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", s->o.path);
+	if (!unlink(tmp))
+		printf("vmm: save: no snapshot taken: %s removed\n", tmp);
+	close(s->fd);
 }
 
 /* --- restore ---------------------------------------------------------------- */
@@ -780,33 +871,45 @@ static const void *section(const char *st, size_t len, uint32_t type,
 	(const T *)p_;							\
 })
 
+/*
+ * The MSRs whose saved value differs from the new vCPU's: KVM takes the
+ * others as they are (and logs an MSR it ignores, such as DEBUGCTL on AMD
+ * without LBR virtualisation, even when it is written its reset value).
+ */
 static void restore_msrs(struct vmm *v, const struct kvm_msrs *m)
 {
 	size_t sz = sizeof(*m) + m->nmsrs * sizeof(m->entries[0]);
-	struct kvm_msrs *w = malloc(sz);
-	uint32_t i = 0, skipped = 0;
+	struct kvm_msrs *w = malloc(sz), *cur = malloc(sz);
+	uint32_t i, n = 0, skipped = 0, same = 0;
 
-	if (!w)
+	if (!w || !cur)
 		die("out of memory");
-	while (i < m->nmsrs) {
-		int r;
-
-		w->nmsrs = m->nmsrs - i;
-		memcpy(w->entries, &m->entries[i], w->nmsrs * sizeof(w->entries[0]));
-		r = ioctl(v->vcpu_fd, KVM_SET_MSRS, w);
-		if (r < 0)
-			die("KVM_SET_MSRS: %s", strerror(errno));
-		if ((uint32_t)r < w->nmsrs) {
+	for (i = 0; i < m->nmsrs; i++) {
+		cur->nmsrs = 1;
+		cur->entries[0] = (struct kvm_msr_entry){
+			.index = m->entries[i].index };
+		if (ioctl(v->vcpu_fd, KVM_GET_MSRS, cur) == 1 &&
+		    cur->entries[0].data == m->entries[i].data) {
+			same++;
+			continue;
+		}
+		w->entries[n++] = m->entries[i];
+	}
+	for (i = 0; i < n; i++) {
+		cur->nmsrs = 1;
+		cur->entries[0] = w->entries[i];
+		if (ioctl(v->vcpu_fd, KVM_SET_MSRS, cur) != 1) {
 			printf("vmm: restore: MSR 0x%x not taken back\n",
-			       w->entries[r].index);
+			       w->entries[i].index);
 			skipped++;
 		}
-		i += r + 1;
 	}
+	printf("vmm: restore: MSRs: %u written, %u as the new vCPU has them%s",
+	       n - skipped, same, skipped ? "" : "\n");
 	if (skipped)
-		printf("vmm: restore: %u of %u MSRs not taken back\n", skipped,
-		       m->nmsrs);
+		printf(", %u refused\n", skipped);
 	free(w);
+	free(cur);
 }
 
 void snapshot_restore(struct vmm *v, const char *path)
