@@ -146,12 +146,22 @@ static void vmmem_dirty_protect(struct vmmem_space *s, struct vmmem_wp *wp)
 
 	for (i = 0; i < wp->n; i++)
 		lock_page(wp->pages[i]);
+	/*
+	 * One walk per span of a region's pages, not per run: each walk
+	 * fires the MMU notifiers. The pages in between that were not
+	 * reported are write-protected already, or their writer marked
+	 * them after this harvest took their bits (the next one reports
+	 * them): protecting them again costs at most a fault.
+	 */
 	for (i = 0; i < wp->n; i += run) {
 		for (run = 1; i + run < wp->n &&
-		     wp->pgoffs[i + run] == wp->pgoffs[i] + run; run++)
+		     wp->pgoffs[i + run] > wp->pgoffs[i + run - 1] &&
+		     wp->pgoffs[i + run] - wp->pgoffs[i] < VMMEM_DIRTY_WINDOW;
+		     run++)
 			;
-		vmmem_dirty_protect_range(mapping, wp->pgoffs[i], run,
-					  wp->scratch);
+		vmmem_dirty_protect_range(mapping, wp->pgoffs[i],
+					  wp->pgoffs[i + run - 1] -
+					  wp->pgoffs[i] + 1, wp->scratch);
 	}
 	for (i = 0; i < wp->n; i++) {
 		unlock_page(wp->pages[i]);
@@ -218,19 +228,32 @@ static unsigned long vmmem_dirty_take(struct vmmem_dirty *d, unsigned long w,
 	return bits & mask;
 }
 
-/* Notes page @page of @r, window-relative @i, as reported. */
-static void vmmem_harvest_page(struct vmmem_harvest *h, struct vmmem_region *r,
-			       unsigned long page, u64 i)
+/* Page @page of @r was reported: it must be write-protected again. */
+static void vmmem_harvest_protect(struct vmmem_harvest *h,
+				  struct vmmem_region *r, unsigned long page)
 {
 	struct vmmem_wp *wp = h->wp;
 
-	__set_bit(i, h->bmp);
-	h->pages++;
-	if (h->protect) {
-		wp->pages[wp->n] = r->pages[page];
-		get_page(wp->pages[wp->n]);
-		wp->pgoffs[wp->n++] = vmmem_region_pgoff(r) + page;
+	wp->pages[wp->n] = r->pages[page];
+	get_page(wp->pages[wp->n]);
+	wp->pgoffs[wp->n++] = vmmem_region_pgoff(r) + page;
+}
+
+/* ORs @bits into the window, bit 0 at window-relative @i (maybe < 0). */
+static void vmmem_harvest_bits(struct vmmem_harvest *h, unsigned long bits,
+			       s64 i)
+{
+	unsigned int off;
+
+	if (i < 0) {
+		bits >>= -i;
+		i = 0;
 	}
+	off = i % BPL;
+	h->bmp[i / BPL] |= bits << off;
+	if (off && i / BPL + 1 < ARRAY_SIZE(h->bmp))
+		h->bmp[i / BPL + 1] |= bits >> (BPL - off);
+	h->pages += hweight_long(bits);
 }
 
 /*
@@ -262,9 +285,12 @@ static void vmmem_harvest_region(struct vmmem_harvest *h,
 
 			bits = h->peek ? READ_ONCE(d->bits[w]) & mask :
 					 vmmem_dirty_take(d, w, mask);
-			for_each_set_bit(b, &bits, BPL)
-				vmmem_harvest_page(h, r, w * BPL + b,
-						   i0 + w * BPL + b - p0);
+			if (!bits)
+				continue;
+			vmmem_harvest_bits(h, bits, (s64)(i0 + w * BPL) - p0);
+			if (h->protect)
+				for_each_set_bit(b, &bits, BPL)
+					vmmem_harvest_protect(h, r, w * BPL + b);
 		}
 	}
 }
@@ -340,14 +366,16 @@ static int vmmem_harvest_clear_bits(struct vmmem_harvest *h, u64 from, u64 to)
 /* Marks the window's pages from harvest-relative @from on dirty again. */
 static void vmmem_harvest_undo(struct vmmem_harvest *h, u64 from)
 {
-	unsigned long b;
+	unsigned long b = from > h->base ? from - h->base : 0, e;
 
-	for_each_set_bit(b, h->bmp, VMMEM_DIRTY_WINDOW) {
-		if (h->base + b < from)
-			continue;
+	while ((b = find_next_bit(h->bmp, VMMEM_DIRTY_WINDOW, b)) <
+	       VMMEM_DIRTY_WINDOW) {
+		e = find_next_zero_bit(h->bmp, VMMEM_DIRTY_WINDOW, b);
 		vmmem_dirty_mark_gpa(h->s, h->a.guest_addr +
-				     ((h->base + b) << PAGE_SHIFT), PAGE_SIZE);
-		h->pages--;
+				     ((h->base + b) << PAGE_SHIFT),
+				     (u64)(e - b) << PAGE_SHIFT);
+		h->pages -= e - b;
+		b = e;
 	}
 }
 
@@ -386,13 +414,16 @@ static int vmmem_harvest_flush_ranges(struct vmmem_harvest *h)
  */
 static int vmmem_harvest_ranges(struct vmmem_harvest *h)
 {
-	unsigned long b;
+	unsigned long b = 0, e;
 
-	for_each_set_bit(b, h->bmp, VMMEM_DIRTY_WINDOW) {
+	while ((b = find_next_bit(h->bmp, VMMEM_DIRTY_WINDOW, b)) <
+	       VMMEM_DIRTY_WINDOW) {
 		u64 gpa = h->a.guest_addr + ((h->base + b) << PAGE_SHIFT);
 
+		e = find_next_zero_bit(h->bmp, VMMEM_DIRTY_WINDOW, b);
 		if (h->cur.len && h->cur.guest_addr + h->cur.len == gpa) {
-			h->cur.len += PAGE_SIZE;
+			h->cur.len += (u64)(e - b) << PAGE_SHIFT;
+			b = e;
 			continue;
 		}
 		/* A new range, after the open one: is there room for both? */
@@ -408,7 +439,8 @@ static int vmmem_harvest_ranges(struct vmmem_harvest *h)
 				return -EFAULT;
 		}
 		h->cur.guest_addr = gpa;
-		h->cur.len = PAGE_SIZE;
+		h->cur.len = (u64)(e - b) << PAGE_SHIFT;
+		b = e;
 	}
 	return 0;
 }
@@ -445,10 +477,13 @@ long vmmem_ioctl_dirty_harvest(struct vmmem_space *s, void __user *argp)
 		goto free;
 	/* Mapped: what is reported must be write-protected again. */
 	if (!h->peek && mapping_mapped(s->inode->i_mapping)) {
-		h->wp = kvmalloc(sizeof(*h->wp), GFP_KERNEL_ACCOUNT);
+		if (!s->harvest_wp)
+			s->harvest_wp = kvmalloc(sizeof(*s->harvest_wp),
+						 GFP_KERNEL_ACCOUNT);
 		ret = -ENOMEM;
-		if (!h->wp)
+		if (!s->harvest_wp)
 			goto unlock;
+		h->wp = s->harvest_wp;
 		h->wp->n = 0;
 	}
 	ret = 0;
@@ -513,7 +548,6 @@ unlock:
 	    put_user(h->pages, &uarg->pages) ||
 	    put_user(h->a.done, &uarg->done))
 		ret = -EFAULT;
-	kvfree(h->wp);
 free:
 	kfree(h);
 	return ret;

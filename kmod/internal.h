@@ -20,6 +20,7 @@
 struct mm_struct;
 struct page;
 struct user_struct;
+struct vmmem_wp;
 
 /* A region is mapped in vmap()s of 32 MiB: a copy never crosses one. */
 #define VMMEM_VMAP_PAGES	(1UL << 13)
@@ -87,6 +88,8 @@ struct vmmem_space {
 	 */
 	struct mutex lock;
 	struct mutex harvest_lock;	/* one dirty-log harvest at a time */
+	struct vmmem_wp *harvest_wp;	/* its pages to re-protect, kvmalloc()ed
+					 * at the first harvest that needs it */
 	struct maple_tree by_gpa;	/* GPA range -> region, RCU readers */
 	struct maple_tree by_pgoff;	/* mmap page offsets -> region, faults */
 	struct xarray by_id;		/* id -> region */

@@ -60,6 +60,7 @@ void vmmem_space_destroy(struct vmmem_space *s)
 	mtree_destroy(&s->by_gpa);
 	mt_clear_in_rcu(&s->by_pgoff);
 	mtree_destroy(&s->by_pgoff);
+	kvfree(s->harvest_wp);
 	mutex_destroy(&s->harvest_lock);
 	mutex_destroy(&s->lock);
 }
