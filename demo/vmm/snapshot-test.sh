@@ -125,22 +125,28 @@ refused() {
 }
 
 # bench: the same guest saved with the dirty log, then without it; each
-# figure a "SNAP-BENCH HOW MEM_MIB" line (demo/vmm/run-snapshot-bench.sh).
+# figure a "SNAP-BENCH HOW MEM_MIB WORKLOAD" line
+# (demo/vmm/run-snapshot-bench.sh). Workloads: idle (the test's steps and
+# a sleep), busy (32 MiB rewritten in a loop between the steps).
 bench() {
-	for mem in 256 512; do
+	for spec in 256:idle 512:idle 512:busy; do
+		mem=${spec%:*} work_=${spec#*:}
+		extra=; [ $work_ = busy ] && extra=" vmm.snapbusy=32"
 		for how in log nolog; do
 			opt=; [ $how = nolog ] && opt="--save-rounds 0"
+			tag="SNAP-BENCH $how $mem $work_"
 			snap=$work/b.snap log=$work/b.log
 			"$vmm" -k "$kernel" -i "$initrd" -m $mem -t $bound \
-				-a "vmm.snap=1000" --save "$snap" --save-at "GUEST-SNAP $at " \
-				$opt >"$log" 2>&1
+				-a "vmm.snap=1000$extra" --save "$snap" \
+				--save-at "GUEST-SNAP $at " $opt >"$log" 2>&1
 			grep -q '^vmm: exit: saved' "$log" ||
-				echo "SNAP-BENCH-ERROR $how $mem: $(grep '^vmm: exit' "$log")"
-			grep '^vmm: save: ' "$log" | sed "s/^vmm: save: /SNAP-BENCH $how $mem save: /"
+				echo "SNAP-BENCH-ERROR $how $mem $work_: $(grep '^vmm: exit' "$log")"
+			grep '^vmm: save: ' "$log" | sed "s/^vmm: save: /$tag save: /"
 			"$vmm" --restore "$snap" -t 5 >"$log" 2>&1
-			grep '^vmm: restore: ' "$log" | sed "s/^vmm: restore: [^:]*: /SNAP-BENCH $how $mem restore: /"
+			grep '^vmm: restore: ' "$log" |
+				sed "s,^vmm: restore: /[^:]*: ,$tag restore: ,; s,^vmm: restore: ,$tag restore: ,"
 			grep -q 'GUEST-SNAP' "$log" ||
-				echo "SNAP-BENCH-ERROR $how $mem: the restored guest printed no step"
+				echo "SNAP-BENCH-ERROR $how $mem $work_: the restored guest printed no step"
 			rm -f "$snap"
 		done
 	done

@@ -596,7 +596,7 @@ static void *saver(void *arg)
 	uint64_t round_pages[MAX_ROUNDS_SHOWN];
 	unsigned long runs = 0;
 	unsigned int i, r = 0;
-	double t0, tp, t1, tr, tm, ts, td;
+	double t0, tp, t1, tr, to, tm, ts, td;
 	struct timespec rt;
 	int fd;
 
@@ -655,6 +655,7 @@ static void *saver(void *arg)
 		printf("vmm: save: the guest stopped before it could be paused\n");
 		return NULL;
 	}
+	to = now_sec();
 	if (s->o.rounds) {
 		unsigned long nr = 0;
 
@@ -698,8 +699,8 @@ static void *saver(void *arg)
 	printf("vmm: save: memory written %.1f MiB = %.3f x one full copy (%" PRIu64 " MiB); state %zu bytes%s%s\n",
 	       written / (double)MiB, (double)written / full, full >> 20,
 	       st.len, v->blk ? "; disk image " : "", v->blk ? h.disk : "");
-	printf("vmm: save: pause (stop-and-copy) %.1f ms: vCPU out and memory %.1f ms, state %.1f ms, disk image %.1f ms, header and fsync %.1f ms; pre-copy %.3f s; total %.3f s\n",
-	       (t1 - tp) * 1e3, (tm - tp) * 1e3, (ts - tm) * 1e3,
+	printf("vmm: save: pause (stop-and-copy) %.1f ms: vCPU out %.1f ms, memory %.1f ms, state %.1f ms, disk image %.1f ms, header and fsync %.1f ms; pre-copy %.3f s; total %.3f s\n",
+	       (t1 - tp) * 1e3, (to - tp) * 1e3, (tm - to) * 1e3, (ts - tm) * 1e3,
 	       (td - ts) * 1e3, (t1 - td) * 1e3, tp - t0, t1 - t0);
 	free(st.p);
 	vmm_stop(v, VMM_SAVED, "snapshot in %s after %.2f s of pre-copy, paused %.1f ms",
@@ -967,30 +968,38 @@ void snapshot_restore(struct vmm *v, const char *path)
 	t1 = now_sec();
 
 	/* The VM: interrupt controllers and the PIT. */
-	vm_ioctl(v, KVM_SET_IRQCHIP, (void *)NEED(st, h.state_size, S_PIC_MASTER, struct kvm_irqchip), "KVM_SET_IRQCHIP (PIC master)");
-	vm_ioctl(v, KVM_SET_IRQCHIP, (void *)NEED(st, h.state_size, S_PIC_SLAVE, struct kvm_irqchip), "KVM_SET_IRQCHIP (PIC slave)");
-	vm_ioctl(v, KVM_SET_IRQCHIP, (void *)NEED(st, h.state_size, S_IOAPIC, struct kvm_irqchip), "KVM_SET_IRQCHIP (IOAPIC)");
-	vm_ioctl(v, KVM_SET_PIT2, (void *)NEED(st, h.state_size, S_PIT2, struct kvm_pit_state2), "KVM_SET_PIT2");
+#define SET(ioc, req, type, T)						\
+	ioc(v, req, (void *)NEED(st, h.state_size, type, T), #req " " #type)
+#define HAS(type, T)							\
+	section(st, h.state_size, type, sizeof(T), true, #type, NULL)
+	SET(vm_ioctl, KVM_SET_IRQCHIP, S_PIC_MASTER, struct kvm_irqchip);
+	SET(vm_ioctl, KVM_SET_IRQCHIP, S_PIC_SLAVE, struct kvm_irqchip);
+	SET(vm_ioctl, KVM_SET_IRQCHIP, S_IOAPIC, struct kvm_irqchip);
+	SET(vm_ioctl, KVM_SET_PIT2, S_PIT2, struct kvm_pit_state2);
 
 	/* The vCPU. */
-	vcpu_ioctl(v, KVM_SET_SREGS, (void *)NEED(st, h.state_size, S_SREGS, struct kvm_sregs), "KVM_SET_SREGS");
-	vcpu_ioctl(v, KVM_SET_REGS, (void *)NEED(st, h.state_size, S_REGS, struct kvm_regs), "KVM_SET_REGS");
-	if (section(st, h.state_size, S_XSAVE, sizeof(struct kvm_xsave), true, "S_XSAVE", NULL))
-		vcpu_ioctl(v, KVM_SET_XSAVE, (void *)NEED(st, h.state_size, S_XSAVE, struct kvm_xsave), "KVM_SET_XSAVE");
+	SET(vcpu_ioctl, KVM_SET_SREGS, S_SREGS, struct kvm_sregs);
+	SET(vcpu_ioctl, KVM_SET_REGS, S_REGS, struct kvm_regs);
+	if (HAS(S_XSAVE, struct kvm_xsave))
+		SET(vcpu_ioctl, KVM_SET_XSAVE, S_XSAVE, struct kvm_xsave);
 	else
-		vcpu_ioctl(v, KVM_SET_FPU, (void *)NEED(st, h.state_size, S_FPU, struct kvm_fpu), "KVM_SET_FPU");
-	if (section(st, h.state_size, S_XCRS, sizeof(struct kvm_xcrs), true, "S_XCRS", NULL))
-		vcpu_ioctl(v, KVM_SET_XCRS, (void *)NEED(st, h.state_size, S_XCRS, struct kvm_xcrs), "KVM_SET_XCRS");
-	vcpu_ioctl(v, KVM_SET_LAPIC, (void *)NEED(st, h.state_size, S_LAPIC, struct kvm_lapic_state), "KVM_SET_LAPIC");
-	msrs = section(st, h.state_size, S_MSRS, sizeof(*msrs), false, "S_MSRS", &len);
-	if (!msrs || len != sizeof(*msrs) + msrs->nmsrs * sizeof(msrs->entries[0]))
+		SET(vcpu_ioctl, KVM_SET_FPU, S_FPU, struct kvm_fpu);
+	if (HAS(S_XCRS, struct kvm_xcrs))
+		SET(vcpu_ioctl, KVM_SET_XCRS, S_XCRS, struct kvm_xcrs);
+	SET(vcpu_ioctl, KVM_SET_LAPIC, S_LAPIC, struct kvm_lapic_state);
+	msrs = section(st, h.state_size, S_MSRS, sizeof(*msrs), false,
+		       "S_MSRS", &len);
+	if (!msrs || len != sizeof(*msrs) +
+	    msrs->nmsrs * sizeof(msrs->entries[0]))
 		die("snapshot: no valid section S_MSRS");
 	restore_msrs(v, msrs);
 	ev = *NEED(st, h.state_size, S_EVENTS, struct kvm_vcpu_events);
 	ev.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
 	vcpu_ioctl(v, KVM_SET_VCPU_EVENTS, &ev, "KVM_SET_VCPU_EVENTS");
-	vcpu_ioctl(v, KVM_SET_MP_STATE, (void *)NEED(st, h.state_size, S_MP_STATE, struct kvm_mp_state), "KVM_SET_MP_STATE");
-	vcpu_ioctl(v, KVM_SET_DEBUGREGS, (void *)NEED(st, h.state_size, S_DEBUGREGS, struct kvm_debugregs), "KVM_SET_DEBUGREGS");
+	SET(vcpu_ioctl, KVM_SET_MP_STATE, S_MP_STATE, struct kvm_mp_state);
+	SET(vcpu_ioctl, KVM_SET_DEBUGREGS, S_DEBUGREGS, struct kvm_debugregs);
+#undef SET
+#undef HAS
 
 	/* kvm-clock as it was: the guest's time goes on from the pause. */
 	clock = *NEED(st, h.state_size, S_CLOCK, struct kvm_clock_data);
