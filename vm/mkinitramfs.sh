@@ -11,7 +11,8 @@
 # goes to its own path, with the libraries ldd lists and the loader.
 # VMM_FILES names the files of vmmem-vmm's test (vm/run.sh): they go to
 # /vmm, and its test script vmm-test.sh to /tests/vmmem_vmm_test when
-# there are tests.
+# there are tests; the snapshot test beside it (demo/vmm/snapshot-test.sh)
+# to /vmm and /tests/vmmem_vmm_snapshot_test.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
