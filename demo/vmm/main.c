@@ -248,6 +248,7 @@ static void usage(FILE *f)
 "                         (default and most 3072: the 32-bit hole is above)\n"
 "      --memfd            RAM from a pinned memfd (default: module-allocated)\n"
 "      --anon             RAM from pinned anonymous memory (a baseline)\n"
+"      --prefault         map all of the RAM in this process before the boot\n"
 "  -d, --disk FILE        a virtio-blk disk, served by this VMM (vmmem fd I/O)\n"
 "      --pread            ... with pread/pwrite into our own mapping instead\n"
 "  -u, --vhost-user FILE  a virtio-blk disk, served by qemu-storage-daemon\n"
@@ -271,7 +272,8 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_MEMFD = 256, OPT_ANON, OPT_PREAD, OPT_QSD, OPT_MARK,
+	enum { OPT_MEMFD = 256, OPT_ANON, OPT_PREFAULT, OPT_PREAD, OPT_QSD,
+	       OPT_MARK,
 	       OPT_SAVE, OPT_SAVE_AT, OPT_SAVE_ROUNDS, OPT_SAVE_BUDGET,
 	       OPT_RESTORE };
 	static const struct option opts[] = {
@@ -281,6 +283,7 @@ int main(int argc, char **argv)
 		{ "low", required_argument, NULL, 'l' },
 		{ "memfd", no_argument, NULL, OPT_MEMFD },
 		{ "anon", no_argument, NULL, OPT_ANON },
+		{ "prefault", no_argument, NULL, OPT_PREFAULT },
 		{ "disk", required_argument, NULL, 'd' },
 		{ "pread", no_argument, NULL, OPT_PREAD },
 		{ "vhost-user", required_argument, NULL, 'u' },
@@ -321,6 +324,7 @@ int main(int argc, char **argv)
 		case 'l': low_mib = strtoull(optarg, NULL, 0); break;
 		case OPT_MEMFD: v->backing = RAM_MEMFD; break;
 		case OPT_ANON: v->backing = RAM_ANON; break;
+		case OPT_PREFAULT: v->prefault = true; break;
 		case 'd': disk = optarg; break;
 		case OPT_PREAD: pread_path = true; break;
 		case 'u': vdisk = optarg; break;

@@ -84,6 +84,13 @@ static void add_ram(struct vmm *v, uint64_t gpa, uint64_t size)
 	ret = vmmem_share_region(v->vm, gpa, &sh);
 	if (ret)
 		die("vmmem_share_region 0x%" PRIx64 ": %s", gpa, strerror(-ret));
+	/*
+	 * --prefault: fill our page tables now, so that KVM's faults find the
+	 * pages mapped instead of each going through the module's fault
+	 * handler as the guest first touches it.
+	 */
+	if (v->prefault && madvise(sh.host, size, MADV_POPULATE_WRITE))
+		die("MADV_POPULATE_WRITE 0x%" PRIx64 ": %s", gpa, strerror(errno));
 	r->gpa = gpa;
 	r->size = size;
 	r->host = sh.host;

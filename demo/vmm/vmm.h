@@ -179,6 +179,7 @@ struct vhost_blk;
 struct vmm {
 	struct vmmem *vm;		/* guest memory */
 	enum ram_backing backing;
+	bool prefault;			/* --prefault: populate RAM at set-up */
 	struct ram ram[MAX_RAM];
 	unsigned int nram;
 
