@@ -142,7 +142,7 @@ bench() {
 			grep -q '^vmm: exit: saved' "$log" ||
 				echo "SNAP-BENCH-ERROR $how $mem $work_: $(grep '^vmm: exit' "$log")"
 			grep '^vmm: save: ' "$log" | sed "s/^vmm: save: /$tag save: /"
-			"$vmm" --restore "$snap" -t 5 >"$log" 2>&1
+			"$vmm" --restore "$snap" -t 15 >"$log" 2>&1
 			grep '^vmm: restore: ' "$log" |
 				sed "s,^vmm: restore: /[^:]*: ,$tag restore: ,; s,^vmm: restore: ,$tag restore: ,"
 			grep -q 'GUEST-SNAP' "$log" ||
