@@ -117,78 +117,139 @@ void vmmem_dirty_mark_gpa(struct vmmem_space *s, u64 gpa, u64 len)
 
 /* --- write-protecting what a harvest reports -------------------------- */
 
-/* The pages of one window to write-protect again, in pgoff order. */
+/*
+ * The pages of one window to write-protect again: per region, in pgoff
+ * order; @brk marks the first of each region's (a walk must not cross
+ * into another region's offsets: the kernel's walk of a mapping stops at
+ * the first vma it skips, such as a read-only region's).
+ */
 struct vmmem_wp {
 	unsigned int n;
 	struct page *pages[VMMEM_DIRTY_WINDOW];
 	pgoff_t pgoffs[VMMEM_DIRTY_WINDOW];
+	unsigned long brk[BITS_TO_LONGS(VMMEM_DIRTY_WINDOW)];
 	unsigned long scratch[BITS_TO_LONGS(VMMEM_DIRTY_WINDOW)];
 };
 
-/* Write-protects and cleans [first, first + nr) in every mapping. */
-static void vmmem_dirty_protect_range(struct address_space *mapping,
-				      pgoff_t first, pgoff_t nr,
-				      unsigned long *scratch)
+struct vmmem_wp *vmmem_dirty_wp_alloc(void)
 {
-	pgoff_t start = 0, end = 0;
+	return kvzalloc(sizeof(struct vmmem_wp), GFP_KERNEL_ACCOUNT);
+}
 
-	wp_shared_mapping_range(mapping, first, nr);
+/* Marks the pages at @bits (bit i: page offset @first + i) dirty. */
+static void vmmem_dirty_mark_pgoffs(struct vmmem_space *s, pgoff_t first,
+				    unsigned long *bits, unsigned long nr)
+{
+	unsigned long b;
+	int idx = vmmem_read_lock();
+
+	for_each_set_bit(b, bits, nr) {
+		struct vmmem_region *r = mtree_load(&s->by_pgoff, first + b);
+
+		if (r)
+			vmmem_dirty_mark(r, (first + b - vmmem_region_pgoff(r)) <<
+					 PAGE_SHIFT, PAGE_SIZE);
+	}
+	vmmem_read_unlock(idx);
+}
+
+/*
+ * Write-protects and cleans [first, first + nr) of one region in every
+ * mapping, the pages locked. A pte that is read-only but dirty can be made
+ * writable without a fault (mprotect(), can_change_pte_writable()): so
+ * clean first, then write-protect, then clean again; a pte found dirty by
+ * that last walk was made writable in between, and its page is marked
+ * dirty again (reported next time, and protected then).
+ */
+static void vmmem_dirty_protect_range(struct vmmem_space *s, pgoff_t first,
+				      pgoff_t nr, unsigned long *scratch)
+{
+	struct address_space *mapping = s->inode->i_mapping;
+	pgoff_t start = nr, end = 0;
+
 	bitmap_zero(scratch, nr);
 	clean_record_shared_mapping_range(mapping, first, nr, first, scratch,
 					  &start, &end);
+	wp_shared_mapping_range(mapping, first, nr);
+	bitmap_zero(scratch, nr);
+	start = nr;
+	end = 0;
+	if (clean_record_shared_mapping_range(mapping, first, nr, first,
+					      scratch, &start, &end))
+		vmmem_dirty_mark_pgoffs(s, first, scratch, nr);
 }
 
-/* Outside a read section: the pages are ours by their references. */
+/*
+ * Outside a read section: the pages are ours by their references. A span
+ * of a region's pages at a time, locked, so that a writer waits at most
+ * for one span; one walk per span, not per run of pages (each fires the
+ * MMU notifiers): the pages in between that were not reported are
+ * write-protected already, or their writer marked them after this harvest
+ * took their bits. Nothing mapped: every mapping made from now on starts
+ * write-protected, nothing to do. A fatal signal: the rest stay dirty.
+ */
 static void vmmem_dirty_protect(struct vmmem_space *s, struct vmmem_wp *wp)
 {
-	struct address_space *mapping = s->inode->i_mapping;
-	unsigned int i, run;
+	bool mapped = mapping_mapped(s->inode->i_mapping);
+	unsigned int i, j, run;
 
-	for (i = 0; i < wp->n; i++)
-		lock_page(wp->pages[i]);
-	/*
-	 * One walk per span of a region's pages, not per run: each walk
-	 * fires the MMU notifiers. The pages in between that were not
-	 * reported are write-protected already, or their writer marked
-	 * them after this harvest took their bits (the next one reports
-	 * them): protecting them again costs at most a fault.
-	 */
 	for (i = 0; i < wp->n; i += run) {
-		for (run = 1; i + run < wp->n &&
-		     wp->pgoffs[i + run] > wp->pgoffs[i + run - 1] &&
+		for (run = 1; i + run < wp->n && !test_bit(i + run, wp->brk) &&
 		     wp->pgoffs[i + run] - wp->pgoffs[i] < VMMEM_DIRTY_WINDOW;
 		     run++)
 			;
-		vmmem_dirty_protect_range(mapping, wp->pgoffs[i],
-					  wp->pgoffs[i + run - 1] -
-					  wp->pgoffs[i] + 1, wp->scratch);
-	}
-	for (i = 0; i < wp->n; i++) {
-		unlock_page(wp->pages[i]);
-		put_page(wp->pages[i]);
+		if (mapped && fatal_signal_pending(current)) {
+			bitmap_zero(wp->scratch, VMMEM_DIRTY_WINDOW);
+			for (j = i; j < i + run; j++)
+				__set_bit(wp->pgoffs[j] - wp->pgoffs[i],
+					  wp->scratch);
+			vmmem_dirty_mark_pgoffs(s, wp->pgoffs[i], wp->scratch,
+						VMMEM_DIRTY_WINDOW);
+		} else if (mapped) {
+			for (j = i; j < i + run; j++)
+				lock_page(wp->pages[j]);
+			vmmem_dirty_protect_range(s, wp->pgoffs[i],
+						  wp->pgoffs[i + run - 1] -
+						  wp->pgoffs[i] + 1,
+						  wp->scratch);
+			for (j = i; j < i + run; j++)
+				unlock_page(wp->pages[j]);
+		}
+		for (j = i; j < i + run; j++)
+			put_page(wp->pages[j]);
 	}
 	wp->n = 0;
+	bitmap_zero(wp->brk, VMMEM_DIRTY_WINDOW);
 }
 
 /*
  * Every page of @r becomes write-protected and clean in the mappings, so
- * that its next write faults (the start of logging). A window at a time,
- * rescheduling between.
+ * that its next write faults (the start of logging; @r's log is published
+ * already). Under the page locks, a window at a time: a write fault in
+ * flight that did not see the log yet makes its pte writable before we
+ * get the lock, and loses it again. A harvest may lock pages of @r at the
+ * same time: both lock a region's pages in ascending order, and a harvest
+ * never waits for s->lock (it faults on user memory with its pages
+ * unlocked, but under harvest_lock: so not that lock here, or mmap(),
+ * which takes s->lock under mmap_lock, would close a cycle).
  */
-void vmmem_dirty_protect_region(struct vmmem_space *s,
-				const struct vmmem_region *r)
+static void vmmem_dirty_protect_region(struct vmmem_space *s,
+				       const struct vmmem_region *r)
 {
-	struct address_space *mapping = s->inode->i_mapping;
 	unsigned long scratch[BITS_TO_LONGS(VMMEM_DIRTY_WINDOW)];
-	unsigned long done, n;
+	unsigned long done, n, i;
 
-	if (vmmem_region_user(r) || !mapping_mapped(mapping))
+	if (vmmem_region_user(r) || vmmem_region_ro(r) ||
+	    !mapping_mapped(s->inode->i_mapping))
 		return;
 	for (done = 0; done < r->npages; done += n) {
 		n = min(r->npages - done, (unsigned long)VMMEM_DIRTY_WINDOW);
-		vmmem_dirty_protect_range(mapping,
-					  vmmem_region_pgoff(r) + done, n,
+		for (i = done; i < done + n; i++)
+			lock_page(r->pages[i]);
+		vmmem_dirty_protect_range(s, vmmem_region_pgoff(r) + done, n,
 					  scratch);
+		for (i = done; i < done + n; i++)
+			unlock_page(r->pages[i]);
 		cond_resched();
 	}
 }
@@ -228,14 +289,24 @@ static unsigned long vmmem_dirty_take(struct vmmem_dirty *d, unsigned long w,
 	return bits & mask;
 }
 
-/* Page @page of @r was reported: it must be write-protected again. */
+/*
+ * Page @page of @r was reported: it must be write-protected again. A page
+ * pinned for DMA or direct I/O may be written through the pin at any time
+ * and without a fault: it stays dirty as long as it is pinned.
+ */
 static void vmmem_harvest_protect(struct vmmem_harvest *h,
-				  struct vmmem_region *r, unsigned long page)
+				  struct vmmem_region *r, struct vmmem_dirty *d,
+				  unsigned long page, bool brk)
 {
 	struct vmmem_wp *wp = h->wp;
+	struct page *pg = r->pages[page];
 
-	wp->pages[wp->n] = r->pages[page];
-	get_page(wp->pages[wp->n]);
+	if (folio_maybe_dma_pinned(page_folio(pg)))
+		vmmem_dirty_set(d, page, 1);
+	if (brk)
+		__set_bit(wp->n, wp->brk);
+	get_page(pg);
+	wp->pages[wp->n] = pg;
 	wp->pgoffs[wp->n++] = vmmem_region_pgoff(r) + page;
 }
 
@@ -268,6 +339,7 @@ static void vmmem_harvest_region(struct vmmem_harvest *h,
 	/* Pairs with the release in vmmem_dirty_start(). */
 	struct vmmem_dirty *d = smp_load_acquire(&r->dirty);
 	unsigned long w0 = p0 / BPL, w1 = (p1 - 1) / BPL, sw;
+	bool brk = true;		/* the first page of @r this window */
 
 	if (!d)
 		return;
@@ -288,9 +360,22 @@ static void vmmem_harvest_region(struct vmmem_harvest *h,
 			if (!bits)
 				continue;
 			vmmem_harvest_bits(h, bits, (s64)(i0 + w * BPL) - p0);
-			if (h->protect)
-				for_each_set_bit(b, &bits, BPL)
-					vmmem_harvest_protect(h, r, w * BPL + b);
+			if (!h->protect)
+				continue;
+			/*
+			 * Only if the file was ever mapped: a mapping made
+			 * before a write we just took is seen here (the
+			 * take is a full barrier), one made after starts
+			 * write-protected.
+			 */
+			h->wp = smp_load_acquire(&h->s->harvest_wp);
+			if (!h->wp)
+				continue;
+			for_each_set_bit(b, &bits, BPL) {
+				vmmem_harvest_protect(h, r, d, w * BPL + b,
+						      brk);
+				brk = false;
+			}
 		}
 	}
 }
@@ -313,7 +398,8 @@ static void vmmem_harvest_window(struct vmmem_harvest *h, u64 npages)
 			break;
 		from = max(pos, r->gpa);
 		to = min(end, vmmem_region_last(r));
-		h->protect = !h->peek && !vmmem_region_user(r) && h->wp;
+		h->protect = !h->peek && !vmmem_region_user(r) &&
+			     !vmmem_region_ro(r);
 		vmmem_harvest_region(h, r, (from - r->gpa) >> PAGE_SHIFT,
 				     ((to - r->gpa) >> PAGE_SHIFT) + 1,
 				     ((from - h->a.guest_addr) >> PAGE_SHIFT) -
@@ -384,6 +470,12 @@ static void vmmem_harvest_undo_ranges(struct vmmem_harvest *h)
 {
 	unsigned int i;
 
+	/* What was handed over ends at the first range not copied. */
+	if (h->nout)
+		h->a.done = h->out[0].guest_addr - h->a.guest_addr;
+	else if (h->cur.len)
+		h->a.done = h->cur.guest_addr - h->a.guest_addr;
+
 	for (i = 0; i < h->nout; i++) {
 		vmmem_dirty_mark_gpa(h->s, h->out[i].guest_addr, h->out[i].len);
 		h->pages -= h->out[i].len >> PAGE_SHIFT;
@@ -434,9 +526,13 @@ static int vmmem_harvest_ranges(struct vmmem_harvest *h)
 		}
 		if (h->cur.len) {
 			h->out[h->nout++] = h->cur;
+			h->cur.len = 0;
 			if (h->nout == VMMEM_DIRTY_RANGE_CHUNK &&
-			    vmmem_harvest_flush_ranges(h))
+			    vmmem_harvest_flush_ranges(h)) {
+				/* out[] is undone by the caller; the rest here */
+				vmmem_harvest_undo(h, h->base + b);
 				return -EFAULT;
+			}
 		}
 		h->cur.guest_addr = gpa;
 		h->cur.len = (u64)(e - b) << PAGE_SHIFT;
@@ -475,17 +571,6 @@ long vmmem_ioctl_dirty_harvest(struct vmmem_space *s, void __user *argp)
 	ret = mutex_lock_killable(&s->harvest_lock);
 	if (ret)
 		goto free;
-	/* Mapped: what is reported must be write-protected again. */
-	if (!h->peek && mapping_mapped(s->inode->i_mapping)) {
-		if (!s->harvest_wp)
-			s->harvest_wp = kvmalloc(sizeof(*s->harvest_wp),
-						 GFP_KERNEL_ACCOUNT);
-		ret = -ENOMEM;
-		if (!s->harvest_wp)
-			goto unlock;
-		h->wp = s->harvest_wp;
-		h->wp->n = 0;
-	}
 	ret = 0;
 	for (h->base = 0; h->base < npages; h->base += VMMEM_DIRTY_WINDOW) {
 		u64 next = vmmem_harvest_next(h, npages), n;
@@ -542,7 +627,6 @@ long vmmem_ioctl_dirty_harvest(struct vmmem_space *s, void __user *argp)
 	}
 	if (ret == -EFAULT)
 		vmmem_harvest_undo_ranges(h);
-unlock:
 	mutex_unlock(&s->harvest_lock);
 	if (put_user(h->written, &uarg->count) ||
 	    put_user(h->pages, &uarg->pages) ||
@@ -602,31 +686,36 @@ static int vmmem_dirty_start(struct vmmem_space *s, u64 gpa, u64 end,
 static int vmmem_dirty_stop(struct vmmem_space *s, u64 gpa, u64 end,
 			    u32 *regions)
 {
+	struct vmmem_dirty *d, *list = NULL;
 	struct vmmem_region *r;
-	struct vmmem_dirty *d;
 	u64 pos = gpa;
 	int ret;
 
-	/* A region at a time: each log is freed once no reader has it. */
-	for (;;) {
-		ret = mutex_lock_killable(&s->lock);
-		if (ret)
-			return ret;
-		d = NULL;
-		while (!d && pos <= end &&
-		       (r = vmmem_next_region(s, &pos, end))) {
-			(*regions)++;
-			d = r->dirty;
-			WRITE_ONCE(r->dirty, NULL);
-			if (pos == U64_MAX)
-				pos = end + 1;
+	ret = mutex_lock_killable(&s->lock);
+	if (ret)
+		return ret;
+	while (pos <= end && (r = vmmem_next_region(s, &pos, end))) {
+		(*regions)++;
+		d = r->dirty;
+		WRITE_ONCE(r->dirty, NULL);
+		if (d) {
+			d->next = list;
+			list = d;
 		}
-		mutex_unlock(&s->lock);
-		if (!d)
-			return 0;
-		synchronize_srcu(&vmmem_srcu);
-		vmmem_dirty_free(d);
+		if (pos == U64_MAX)
+			break;
+		cond_resched();
 	}
+	mutex_unlock(&s->lock);
+	/* One grace period for all: then no reader has any of them. */
+	if (list)
+		synchronize_srcu(&vmmem_srcu);
+	while ((d = list)) {
+		list = d->next;
+		vmmem_dirty_free(d);
+		cond_resched();
+	}
+	return 0;
 }
 
 long vmmem_ioctl_dirty_track(struct vmmem_space *s, void __user *argp)
@@ -641,6 +730,8 @@ long vmmem_ioctl_dirty_track(struct vmmem_space *s, void __user *argp)
 	if (a.reserved || !PAGE_ALIGNED(a.guest_addr) ||
 	    !PAGE_ALIGNED(a.len) ||
 	    check_add_overflow(a.guest_addr, a.len, &end))
+		return -EINVAL;
+	if (a.op < VMMEM_DIRTY_START || a.op > VMMEM_DIRTY_MARK)
 		return -EINVAL;
 	a.regions = 0;
 	if (!a.len)

@@ -69,6 +69,7 @@ struct vmmem_region {
 
 /* A bit per page, and a summary bit per word of them. */
 struct vmmem_dirty {
+	struct vmmem_dirty *next;	/* on a list of logs to free */
 	unsigned long *sum;
 	unsigned long bits[];
 };
@@ -88,8 +89,11 @@ struct vmmem_space {
 	 */
 	struct mutex lock;
 	struct mutex harvest_lock;	/* one dirty-log harvest at a time */
-	struct vmmem_wp *harvest_wp;	/* its pages to re-protect, kvmalloc()ed
-					 * at the first harvest that needs it */
+	/*
+	 * What a harvest re-protects, under harvest_lock; allocated at the
+	 * first mmap(), published with a release: "ever mapped".
+	 */
+	struct vmmem_wp *harvest_wp;
 	struct maple_tree by_gpa;	/* GPA range -> region, RCU readers */
 	struct maple_tree by_pgoff;	/* mmap page offsets -> region, faults */
 	struct xarray by_id;		/* id -> region */
@@ -187,8 +191,7 @@ struct vmmem_dirty *vmmem_dirty_alloc(unsigned long npages);
 void vmmem_dirty_free(struct vmmem_dirty *d);
 void vmmem_dirty_mark(struct vmmem_region *r, u64 off, u64 len);
 void vmmem_dirty_mark_gpa(struct vmmem_space *s, u64 gpa, u64 len);
-void vmmem_dirty_protect_region(struct vmmem_space *s,
-				const struct vmmem_region *r);
+struct vmmem_wp *vmmem_dirty_wp_alloc(void);
 long vmmem_ioctl_dirty_track(struct vmmem_space *s, void __user *argp);
 long vmmem_ioctl_dirty_harvest(struct vmmem_space *s, void __user *argp);
 

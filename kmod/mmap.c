@@ -136,6 +136,16 @@ int vmmem_mmap(struct file *file, struct vm_area_struct *vma)
 	ret = mutex_lock_killable(&s->lock);
 	if (ret)
 		return ret;
+	/* What a dirty-log harvest needs once the file is mapped (dirty.c). */
+	if (!s->harvest_wp) {
+		struct vmmem_wp *wp = vmmem_dirty_wp_alloc();
+
+		ret = -ENOMEM;
+		if (!wp)
+			goto out;
+		/* Pairs with the acquire in vmmem_harvest_region(). */
+		smp_store_release(&s->harvest_wp, wp);
+	}
 	ret = -EINVAL;
 	if (vma->vm_pgoff > s->mmap_end >> PAGE_SHIFT ||
 	    npages > (s->mmap_end >> PAGE_SHIFT) - vma->vm_pgoff)

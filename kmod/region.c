@@ -226,20 +226,19 @@ long vmmem_ioctl_add(struct vmmem_space *s, void __user *argp)
 	r->npages = arg.size >> PAGE_SHIFT;
 	r->mmap_offset = VMMEM_NO_MMAP;
 
-	if (arg.flags & VMMEM_REGION_DIRTY_LOG) {
-		r->dirty = vmmem_dirty_alloc(r->npages);
-		if (!r->dirty) {
-			kfree(r);
-			return -ENOMEM;
-		}
-	}
 	ret = r->user_addr ? vmmem_pages_pin(r) : vmmem_pages_alloc(r);
 	if (ret) {
-		vmmem_dirty_free(r->dirty);
 		kfree(r);
 		return ret;
 	}
-	ret = vmmem_pages_map(r);
+	/* After the pages: their errors come first, as documented. */
+	if (arg.flags & VMMEM_REGION_DIRTY_LOG) {
+		r->dirty = vmmem_dirty_alloc(r->npages);
+		if (!r->dirty)
+			ret = -ENOMEM;
+	}
+	if (!ret)
+		ret = vmmem_pages_map(r);
 
 	for (tries = 0; !ret; tries++) {
 		ret = mutex_lock_killable(&s->lock);
