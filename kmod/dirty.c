@@ -89,14 +89,18 @@ void vmmem_dirty_mark(struct vmmem_region *r, u64 off, u64 len)
 			((off + len - 1) >> PAGE_SHIFT) - (off >> PAGE_SHIFT) + 1);
 }
 
-/* The same, by guest address, across regions: holes are skipped. */
-void vmmem_dirty_mark_gpa(struct vmmem_space *s, u64 gpa, u64 len)
+/*
+ * The same, by guest address, across regions: holes are skipped. Returns
+ * the number of regions the range overlaps.
+ */
+u32 vmmem_dirty_mark_gpa(struct vmmem_space *s, u64 gpa, u64 len)
 {
 	u64 end = gpa + len, pos = gpa;
+	u32 n = 0;
 	int idx;
 
 	if (!len)
-		return;
+		return 0;
 	idx = vmmem_read_lock();
 	while (pos < end) {
 		unsigned long index = pos;
@@ -108,11 +112,13 @@ void vmmem_dirty_mark_gpa(struct vmmem_space *s, u64 gpa, u64 len)
 		from = max(pos, r->gpa);
 		to = min(end - 1, vmmem_region_last(r));
 		vmmem_dirty_mark(r, from - r->gpa, to - from + 1);
+		n++;
 		if (to == U64_MAX)
 			break;
 		pos = to + 1;
 	}
 	vmmem_read_unlock(idx);
+	return n;
 }
 
 /* --- write-protecting what a harvest reports -------------------------- */
@@ -745,7 +751,7 @@ long vmmem_ioctl_dirty_track(struct vmmem_space *s, void __user *argp)
 		ret = vmmem_dirty_stop(s, a.guest_addr, end, &a.regions);
 		break;
 	case VMMEM_DIRTY_MARK:
-		vmmem_dirty_mark_gpa(s, a.guest_addr, a.len);
+		a.regions = vmmem_dirty_mark_gpa(s, a.guest_addr, a.len);
 		ret = 0;
 		break;
 	default:

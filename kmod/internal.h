@@ -190,7 +190,7 @@ int vmmem_walk_copy_from_user(struct vmmem_walk *w, void *to,
 struct vmmem_dirty *vmmem_dirty_alloc(unsigned long npages);
 void vmmem_dirty_free(struct vmmem_dirty *d);
 void vmmem_dirty_mark(struct vmmem_region *r, u64 off, u64 len);
-void vmmem_dirty_mark_gpa(struct vmmem_space *s, u64 gpa, u64 len);
+u32 vmmem_dirty_mark_gpa(struct vmmem_space *s, u64 gpa, u64 len);
 struct vmmem_wp *vmmem_dirty_wp_alloc(void);
 long vmmem_ioctl_dirty_track(struct vmmem_space *s, void __user *argp);
 long vmmem_ioctl_dirty_harvest(struct vmmem_space *s, void __user *argp);

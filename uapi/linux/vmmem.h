@@ -481,7 +481,7 @@ struct vmmem_fd_io {
  * @op:         (in) VMMEM_DIRTY_START or _STOP: every region that overlaps
  *              the range, whole; VMMEM_DIRTY_MARK: the pages of the range
  *              in logged regions
- * @regions:    (out) regions acted on
+ * @regions:    (out) regions acted on (MARK: regions the range overlaps)
  * @reserved:   must be zero
  *
  * START on a logged region and STOP on one that is not are no-ops.
