@@ -254,7 +254,7 @@ TEST_F(dl, a_user_region_logs_vmmem_writes_and_marks)
 
 	ASSERT_EQ(0, vm_write(self->fd, GPA_U + 2 * PG, &v, 1, 0, NULL));
 	self->umem[4 * PG] = 2;
-	ASSERT_EQ(0, track(self->fd, VMMEM_DIRTY_MARK, GPA_U + 5 * PG, PG));
+	ASSERT_EQ(1, track(self->fd, VMMEM_DIRTY_MARK, GPA_U + 5 * PG, PG));
 	ASSERT_EQ(2, harvest(self->fd, GPA_U, NU, bits, 0));
 	EXPECT_STREQ("2 5 ", dirty_list(bits, NU, list, sizeof(list)));
 }
