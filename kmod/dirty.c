@@ -239,16 +239,18 @@ static void vmmem_dirty_protect(struct vmmem_space *s, struct vmmem_wp *wp)
  * unlocked, but under harvest_lock: so not that lock here, or mmap(),
  * which takes s->lock under mmap_lock, would close a cycle).
  */
-static void vmmem_dirty_protect_region(struct vmmem_space *s,
-				       const struct vmmem_region *r)
+static int vmmem_dirty_protect_region(struct vmmem_space *s,
+				      const struct vmmem_region *r)
 {
 	unsigned long scratch[BITS_TO_LONGS(VMMEM_DIRTY_WINDOW)];
 	unsigned long done, n, i;
 
 	if (vmmem_region_user(r) || vmmem_region_ro(r) ||
 	    !mapping_mapped(s->inode->i_mapping))
-		return;
+		return 0;
 	for (done = 0; done < r->npages; done += n) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		n = min(r->npages - done, (unsigned long)VMMEM_DIRTY_WINDOW);
 		for (i = done; i < done + n; i++)
 			lock_page(r->pages[i]);
@@ -258,6 +260,7 @@ static void vmmem_dirty_protect_region(struct vmmem_space *s,
 			unlock_page(r->pages[i]);
 		cond_resched();
 	}
+	return 0;
 }
 
 /* --- the harvest ------------------------------------------------------- */
@@ -661,8 +664,8 @@ static struct vmmem_region *vmmem_next_region(struct vmmem_space *s, u64 *pos,
 static int vmmem_dirty_start(struct vmmem_space *s, u64 gpa, u64 end,
 			     u32 *regions)
 {
+	struct vmmem_dirty *d, *undo = NULL;
 	struct vmmem_region *r;
-	struct vmmem_dirty *d;
 	u64 pos = gpa;
 	int ret;
 
@@ -681,11 +684,22 @@ static int vmmem_dirty_start(struct vmmem_space *s, u64 gpa, u64 end,
 		/* Published first: a write from now on is logged ... */
 		smp_store_release(&r->dirty, d);
 		/* ... and every mapped page faults at its next write. */
-		vmmem_dirty_protect_region(s, r);
+		ret = vmmem_dirty_protect_region(s, r);
+		if (ret) {
+			/* Killed half-way: this one is not logged after all. */
+			WRITE_ONCE(r->dirty, NULL);
+			undo = d;
+			(*regions)--;
+			break;
+		}
 		if (pos == U64_MAX)
 			break;
 	}
 	mutex_unlock(&s->lock);
+	if (undo) {
+		synchronize_srcu(&vmmem_srcu);
+		vmmem_dirty_free(undo);
+	}
 	return ret;
 }
 
