@@ -864,6 +864,18 @@ static uint64_t vm_harvest64(struct __test_metadata *_metadata,
 	return bm;
 }
 
+/* What KVM's log says of [RAM_GPA, + 64 pages), marked in vmmem's. */
+static void mark_kvm_log(struct __test_metadata *_metadata, struct vmm *v,
+			 uint64_t kbm)
+{
+	unsigned int i;
+
+	for (i = 0; i < 64; i++)
+		if (kbm >> i & 1)
+			ASSERT_EQ(0, vmmem_mark_dirty(v->vm, RAM_GPA + i * PG,
+						      PG));
+}
+
 /*
  * Case 6: vmmem's dirty log sees the guest's writes through the memslot:
  * a harvest write-protects the pages in the host (the MMU notifiers make
@@ -914,11 +926,7 @@ TEST_F_TIMEOUT(mem, vmmem_log_sees_guest_writes_and_covers_kvm_log, 120)
 		/* Only vmmem's write; the guest's are KVM's to report. */
 		EXPECT_EQ(1ULL << 40, bm) TH_LOG("dirty %#llx",
 						 (unsigned long long)bm);
-		for (i = 0; i < 64; i++)
-			if (kbm >> i & 1)
-				ASSERT_EQ(0, vmmem_mark_dirty(self->v.vm,
-							      RAM_GPA + i * PG,
-							      PG));
+		mark_kvm_log(_metadata, &self->v, kbm);
 		bm |= vm_harvest64(_metadata, &self->v, RAM_GPA);
 	}
 	EXPECT_EQ(page_mask(first, ARRAY_SIZE(first)) | 1ULL << 40, bm)
@@ -932,11 +940,7 @@ TEST_F_TIMEOUT(mem, vmmem_log_sees_guest_writes_and_covers_kvm_log, 120)
 	bm = vm_harvest64(_metadata, &self->v, RAM_GPA);
 	if (variant->memfd) {
 		EXPECT_EQ(0, bm);
-		for (i = 0; i < 64; i++)
-			if (kbm >> i & 1)
-				ASSERT_EQ(0, vmmem_mark_dirty(self->v.vm,
-							      RAM_GPA + i * PG,
-							      PG));
+		mark_kvm_log(_metadata, &self->v, kbm);
 		bm = vm_harvest64(_metadata, &self->v, RAM_GPA);
 	}
 	EXPECT_EQ(page_mask(second, ARRAY_SIZE(second)), bm)
