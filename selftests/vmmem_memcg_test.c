@@ -182,9 +182,16 @@ TEST_F(memcg, an_add_beyond_rlimit_memlock_allocates_nothing)
 /*
  * The same without a cgroup limit: an add that the whole machine cannot
  * hold (less than its RAM, more than is free) fails, and the OOM killer
- * stays away.
+ * stays away. It allocates all of RAM page by page before it fails: 25 s
+ * on the debug kernel (3 GiB, KASAN), over the harness's default 30 s
+ * timeout on a slower machine; a few seconds on Debian's kernels.
  */
-TEST(an_add_beyond_free_memory_is_enomem_and_kills_nobody)
+FIXTURE(machine) {};
+FIXTURE_SETUP(machine) {}
+FIXTURE_TEARDOWN(machine) {}
+
+TEST_F_TIMEOUT(machine, an_add_beyond_free_memory_is_enomem_and_kills_nobody,
+	       120)
 {
 	long total = proc_key_value("/proc/meminfo", "MemTotal");
 	int ready[2], status, fd = vm_open();
