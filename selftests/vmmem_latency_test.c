@@ -11,6 +11,10 @@
  *              over; SIGKILL must end the child within KILL_BOUND_MS of
  *              what an idle child takes to die (its exit alone, with 1024
  *              mappings, takes a few ms here and 400 ms under KASAN).
+ *              DIRTY_START write-protects each region in every mapping
+ *              of the file: WP_REGIONS one-page regions under WP_MAPS
+ *              mappings of them all (the parent's, not inherited: see
+ *              MADV_DONTFORK) take it 6 s here, 3 ms a region.
  *   resched.*  a call over a large region runs on the CPU of a SCHED_FIFO
  *              probe thread that wakes every millisecond: the probe's
  *              longest wait is the longest stretch the kernel ran without
@@ -38,6 +42,8 @@
 #define KILL_BOUND_MS	1000
 #define GAP_FLOOR_MS	25
 #define HIGH_GPA	(1ULL << 40)	/* above the aliased regions */
+#define WP_REGIONS	2048		/* DIRTY_START: regions ... */
+#define WP_MAPS		1024		/* ... in each of these mappings */
 
 /* NALIAS MiB of address space backed by the one MiB of @mfd, or NULL. */
 static unsigned char *alias_map(int mfd)
@@ -68,7 +74,7 @@ static int alias_memfd(void)
 /* --- kill ---------------------------------------------------------------- */
 
 enum kcall { K_READ, K_WRITE, K_BATCH, K_COPY, K_READ_FROM_FD,
-	     K_WRITE_TO_FD, K_ADD_PINNED, K_ADD_ALLOCATED };
+	     K_WRITE_TO_FD, K_ADD_PINNED, K_ADD_ALLOCATED, K_DIRTY_START };
 
 FIXTURE(kill) {
 	int fd, mfd;
@@ -87,10 +93,15 @@ FIXTURE_VARIANT_ADD(kill, read_from_dev_zero_of_1_gib) { K_READ_FROM_FD };
 FIXTURE_VARIANT_ADD(kill, write_to_dev_null_of_1_gib) { K_WRITE_TO_FD };
 FIXTURE_VARIANT_ADD(kill, add_pinning_1_gib) { K_ADD_PINNED };
 FIXTURE_VARIANT_ADD(kill, add_allocating_512_mib) { K_ADD_ALLOCATED };
+FIXTURE_VARIANT_ADD(kill, dirty_start_of_2048_regions_in_1024_mappings) {
+	K_DIRTY_START
+};
 
 FIXTURE_SETUP(kill)
 {
+	struct vmmem_region_add a;
 	unsigned int i;
+	__u64 off = 0;
 
 	self->fd = vm_open();
 	ASSERT_GE(self->fd, 0);
@@ -101,6 +112,24 @@ FIXTURE_SETUP(kill)
 	for (i = 0; i < NALIAS; i++)
 		ASSERT_EQ(0, vm_add(self->fd, i * MB, MB, ptr2u(self->buf), 0,
 				    NULL));
+	if (variant->call != K_DIRTY_START)
+		return;
+	/* Adjacent regions, adjacent in the file: one mapping spans all. */
+	for (i = 0; i < WP_REGIONS; i++) {
+		ASSERT_EQ(0, vm_add(self->fd, HIGH_GPA + i * PG, PG, 0, 0,
+				    &a));
+		if (!i)
+			off = a.mmap_offset;
+		ASSERT_EQ(off + i * PG, a.mmap_offset);
+	}
+	/* Unmapped by the test's exit. */
+	for (i = 0; i < WP_MAPS; i++) {
+		void *p = mmap(NULL, WP_REGIONS * PG, PROT_READ | PROT_WRITE,
+			       MAP_SHARED, self->fd, off);
+
+		ASSERT_NE(MAP_FAILED, p);
+		ASSERT_EQ(0, madvise(p, WP_REGIONS * PG, MADV_DONTFORK));
+	}
 }
 
 FIXTURE_TEARDOWN(kill)
@@ -118,6 +147,8 @@ static void kill_loop(struct _test_data_kill *self, enum kcall call, int ready)
 	/* Overlapping by GPA: memmove from the end, 1 GiB less 1 MiB. */
 	struct vmmem_copy c = { .dst_gpa = MB, .len = (NALIAS - 1) * MB };
 	struct vmmem_fd_io f = { .len = NALIAS * MB, .offset = -1 };
+	struct vmmem_dirty_track t = { .guest_addr = HIGH_GPA,
+				       .len = WP_REGIONS * PG };
 	struct vmmem_region_add a;
 	unsigned int i;
 
@@ -159,6 +190,12 @@ static void kill_loop(struct _test_data_kill *self, enum kcall call, int ready)
 				    call == K_ADD_PINNED ? ptr2u(self->buf) : 0,
 				    0, &a))
 				vm_remove_id(self->fd, a.id);
+			break;
+		case K_DIRTY_START:
+			t.op = VMMEM_DIRTY_START;
+			ioctl(self->fd, VMMEM_DIRTY_TRACK, &t);
+			t.op = VMMEM_DIRTY_STOP;
+			ioctl(self->fd, VMMEM_DIRTY_TRACK, &t);
 			break;
 		}
 	}
