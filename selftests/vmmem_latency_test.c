@@ -11,10 +11,11 @@
  *              over; SIGKILL must end the child within KILL_BOUND_MS of
  *              what an idle child takes to die (its exit alone, with 1024
  *              mappings, takes a few ms here and 400 ms under KASAN).
- *              DIRTY_START write-protects each region in every mapping
- *              of the file: WP_REGIONS one-page regions under WP_MAPS
- *              mappings of them all (the parent's, not inherited: see
- *              MADV_DONTFORK) take it 6 s here, 3 ms a region.
+ *              DIRTY_START, and a harvest of dirty pages, write-protect
+ *              each region in every mapping of the file: WP_REGIONS
+ *              one-page regions under WP_MAPS mappings of them all (the
+ *              parent's, not inherited: see MADV_DONTFORK) take either
+ *              6 s here, 3 ms a region.
  *   resched.*  a call over a large region runs on the CPU of a SCHED_FIFO
  *              probe thread that wakes every millisecond: the probe's
  *              longest wait is the longest stretch the kernel ran without
@@ -74,7 +75,8 @@ static int alias_memfd(void)
 /* --- kill ---------------------------------------------------------------- */
 
 enum kcall { K_READ, K_WRITE, K_BATCH, K_COPY, K_READ_FROM_FD,
-	     K_WRITE_TO_FD, K_ADD_PINNED, K_ADD_ALLOCATED, K_DIRTY_START };
+	     K_WRITE_TO_FD, K_ADD_PINNED, K_ADD_ALLOCATED, K_DIRTY_START,
+	     K_DIRTY_HARVEST };
 
 FIXTURE(kill) {
 	int fd, mfd;
@@ -96,6 +98,9 @@ FIXTURE_VARIANT_ADD(kill, add_allocating_512_mib) { K_ADD_ALLOCATED };
 FIXTURE_VARIANT_ADD(kill, dirty_start_of_2048_regions_in_1024_mappings) {
 	K_DIRTY_START
 };
+FIXTURE_VARIANT_ADD(kill, harvest_of_2048_regions_in_1024_mappings) {
+	K_DIRTY_HARVEST
+};
 
 FIXTURE_SETUP(kill)
 {
@@ -112,12 +117,13 @@ FIXTURE_SETUP(kill)
 	for (i = 0; i < NALIAS; i++)
 		ASSERT_EQ(0, vm_add(self->fd, i * MB, MB, ptr2u(self->buf), 0,
 				    NULL));
-	if (variant->call != K_DIRTY_START)
+	if (variant->call != K_DIRTY_START && variant->call != K_DIRTY_HARVEST)
 		return;
 	/* Adjacent regions, adjacent in the file: one mapping spans all. */
 	for (i = 0; i < WP_REGIONS; i++) {
-		ASSERT_EQ(0, vm_add(self->fd, HIGH_GPA + i * PG, PG, 0, 0,
-				    &a));
+		ASSERT_EQ(0, vm_add(self->fd, HIGH_GPA + i * PG, PG, 0,
+				    variant->call == K_DIRTY_HARVEST ?
+				    VMMEM_REGION_DIRTY_LOG : 0, &a));
 		if (!i)
 			off = a.mmap_offset;
 		ASSERT_EQ(off + i * PG, a.mmap_offset);
@@ -149,6 +155,10 @@ static void kill_loop(struct _test_data_kill *self, enum kcall call, int ready)
 	struct vmmem_fd_io f = { .len = NALIAS * MB, .offset = -1 };
 	struct vmmem_dirty_track t = { .guest_addr = HIGH_GPA,
 				       .len = WP_REGIONS * PG };
+	static __u64 bmp[WP_REGIONS / 64];
+	struct vmmem_dirty_harvest h = { .guest_addr = HIGH_GPA,
+					 .len = WP_REGIONS * PG,
+					 .buf = ptr2u(bmp) };
 	struct vmmem_region_add a;
 	unsigned int i;
 
@@ -196,6 +206,12 @@ static void kill_loop(struct _test_data_kill *self, enum kcall call, int ready)
 			ioctl(self->fd, VMMEM_DIRTY_TRACK, &t);
 			t.op = VMMEM_DIRTY_STOP;
 			ioctl(self->fd, VMMEM_DIRTY_TRACK, &t);
+			break;
+		case K_DIRTY_HARVEST:
+			/* all dirty: the harvest protects every page again */
+			t.op = VMMEM_DIRTY_MARK;
+			ioctl(self->fd, VMMEM_DIRTY_TRACK, &t);
+			ioctl(self->fd, VMMEM_DIRTY_HARVEST, &h);
 			break;
 		}
 	}
