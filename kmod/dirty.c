@@ -165,24 +165,37 @@ static void vmmem_dirty_mark_pgoffs(struct vmmem_space *s, pgoff_t first,
  * writable without a fault (mprotect(), can_change_pte_writable()): so
  * clean first, then write-protect, then clean again; a pte found dirty by
  * that last walk was made writable in between, and its page is marked
- * dirty again (reported next time, and protected then).
+ * dirty again (reported next time, and protected then). A page table's
+ * worth of offsets per walk, rescheduling after each: a walk visits every
+ * mapping of the file and has no rescheduling point of its own (with
+ * preempt=none, one window under 256 mappings ran 135 ms without one).
  */
 static void vmmem_dirty_protect_range(struct vmmem_space *s, pgoff_t first,
 				      pgoff_t nr, unsigned long *scratch)
 {
 	struct address_space *mapping = s->inode->i_mapping;
-	pgoff_t start = nr, end = 0;
+	pgoff_t off, n, start, end;
 
-	bitmap_zero(scratch, nr);
-	clean_record_shared_mapping_range(mapping, first, nr, first, scratch,
-					  &start, &end);
-	wp_shared_mapping_range(mapping, first, nr);
-	bitmap_zero(scratch, nr);
-	start = nr;
-	end = 0;
-	if (clean_record_shared_mapping_range(mapping, first, nr, first,
-					      scratch, &start, &end))
-		vmmem_dirty_mark_pgoffs(s, first, scratch, nr);
+	for (off = 0; off < nr; off += n) {
+		n = min_t(pgoff_t, nr - off, PTRS_PER_PTE);
+		bitmap_zero(scratch, n);
+		start = n;
+		end = 0;
+		clean_record_shared_mapping_range(mapping, first + off, n,
+						  first + off, scratch,
+						  &start, &end);
+		cond_resched();
+		wp_shared_mapping_range(mapping, first + off, n);
+		cond_resched();
+		bitmap_zero(scratch, n);
+		start = n;
+		end = 0;
+		if (clean_record_shared_mapping_range(mapping, first + off, n,
+						      first + off, scratch,
+						      &start, &end))
+			vmmem_dirty_mark_pgoffs(s, first + off, scratch, n);
+		cond_resched();
+	}
 }
 
 /*

@@ -20,7 +20,9 @@
  *              probe thread that wakes every millisecond: the probe's
  *              longest wait is the longest stretch the kernel ran without
  *              a rescheduling point, which must stay below GAP_FLOOR_MS or
- *              a tenth of the call, whichever is more.
+ *              a tenth of the call, whichever is more. With preempt=none
+ *              (debugfs) for the test: only cond_resched() counts, not
+ *              every might_sleep() as in Debian's default, voluntary.
  *
  *   srcu.*     readers of one open file, at the lowest priority and
  *              preempted all the time (preempt=full, switched on through
@@ -45,6 +47,8 @@
 #define HIGH_GPA	(1ULL << 40)	/* above the aliased regions */
 #define WP_REGIONS	2048		/* DIRTY_START: regions ... */
 #define WP_MAPS		1024		/* ... in each of these mappings */
+#define RS_MIB		16		/* DIRTY_START: one region ... */
+#define RS_MAPS		256		/* ... mapped this many times */
 
 /* NALIAS MiB of address space backed by the one MiB of @mfd, or NULL. */
 static unsigned char *alias_map(int mfd)
@@ -264,10 +268,33 @@ TEST_F_TIMEOUT(kill, the_longest_call_ends_soon_after_sigkill, 600)
 
 /* --- resched --------------------------------------------------------------- */
 
+#define PREEMPT_MODE	"/sys/kernel/debug/sched/preempt"
+
+/* Saves the preemption mode in @saved, sets @mode: 0, or -1 if none. */
+static int preempt_set(const char *mode, char *saved, size_t size)
+{
+	saved[0] = 0;
+	if (read_file_str(PREEMPT_MODE, saved, size))
+		return -1;
+	return write_file_str(PREEMPT_MODE, mode);
+}
+
+/* "none (voluntary) full": the mode in parentheses was on */
+static void preempt_restore(const char *saved)
+{
+	if (strstr(saved, "(none)"))
+		write_file_str(PREEMPT_MODE, "none\n");
+	else if (strstr(saved, "(voluntary)"))
+		write_file_str(PREEMPT_MODE, "voluntary\n");
+	else if (strstr(saved, "(full)"))
+		write_file_str(PREEMPT_MODE, "full\n");
+}
+
 enum rcall { R_ADD_USER, R_REMOVE_USER, R_CLOSE_USER, R_ADD_KERNEL,
-	     R_REMOVE_KERNEL, R_CLOSE_KERNEL, R_MMAP_KERNEL };
+	     R_REMOVE_KERNEL, R_CLOSE_KERNEL, R_MMAP_KERNEL, R_DIRTY_START };
 
 FIXTURE(resched) {
+	char preempt[64];
 	int fd, mfd;
 	unsigned char *buf;
 	pthread_t probe;
@@ -286,6 +313,9 @@ FIXTURE_VARIANT_ADD(resched, add_of_a_512_mib_kernel_region) { R_ADD_KERNEL };
 FIXTURE_VARIANT_ADD(resched, remove_of_a_512_mib_kernel_region) { R_REMOVE_KERNEL };
 FIXTURE_VARIANT_ADD(resched, close_with_a_512_mib_kernel_region) { R_CLOSE_KERNEL };
 FIXTURE_VARIANT_ADD(resched, mmap_of_a_512_mib_kernel_region) { R_MMAP_KERNEL };
+FIXTURE_VARIANT_ADD(resched, dirty_start_of_16_mib_in_256_mappings) {
+	R_DIRTY_START
+};
 
 /* The probe and the call share this CPU. */
 #define PROBE_CPU	1
@@ -328,6 +358,8 @@ FIXTURE_SETUP(resched)
 	self->buf = alias_map(self->mfd);
 	ASSERT_NE(NULL, self->buf);
 	ASSERT_EQ(0, pin_to_cpu(PROBE_CPU));
+	if (preempt_set("none\n", self->preempt, sizeof(self->preempt)))
+		ksft_print_msg("no %s: the kernel's own mode\n", PREEMPT_MODE);
 	ASSERT_EQ(0, pthread_create(&self->probe, NULL, probe, self));
 	usleep(50 * 1000);
 }
@@ -336,6 +368,7 @@ FIXTURE_TEARDOWN(resched)
 {
 	self->stop = true;
 	pthread_join(self->probe, NULL);
+	preempt_restore(self->preempt);
 	if (self->fd >= 0)
 		close(self->fd);
 	munmap(self->buf, NALIAS * MB);
@@ -345,8 +378,12 @@ FIXTURE_TEARDOWN(resched)
 TEST_F_TIMEOUT(resched, the_call_reschedules_throughout, 300)
 {
 	bool user = variant->call <= R_CLOSE_USER;
-	__u64 size = user ? NALIAS * MB : NALIAS / 2 * MB;
+	__u64 size = user ? NALIAS * MB : variant->call == R_DIRTY_START ?
+		     RS_MIB * MB : NALIAS / 2 * MB;
+	struct vmmem_dirty_track t = { .guest_addr = 0, .len = size,
+				       .op = VMMEM_DIRTY_START };
 	struct vmmem_region_add a;
+	unsigned int i;
 	double t0, dt, gap;
 	void *p = MAP_FAILED;
 	int ret = 0;
@@ -354,6 +391,11 @@ TEST_F_TIMEOUT(resched, the_call_reschedules_throughout, 300)
 	if (variant->call != R_ADD_USER && variant->call != R_ADD_KERNEL)
 		ASSERT_EQ(0, vm_add(self->fd, 0, size,
 				    user ? ptr2u(self->buf) : 0, 0, &a));
+	/* Unmapped by the test's exit. */
+	for (i = 0; variant->call == R_DIRTY_START && i < RS_MAPS; i++)
+		ASSERT_NE(MAP_FAILED, mmap(NULL, size, PROT_READ | PROT_WRITE,
+					   MAP_SHARED, self->fd,
+					   a.mmap_offset));
 	usleep(20 * 1000);
 	self->max_gap = 0;
 	t0 = now_sec();
@@ -377,6 +419,9 @@ TEST_F_TIMEOUT(resched, the_call_reschedules_throughout, 300)
 			 self->fd, a.mmap_offset);
 		ret = p == MAP_FAILED ? -1 : 0;
 		break;
+	case R_DIRTY_START:
+		ret = ioctl(self->fd, VMMEM_DIRTY_TRACK, &t);
+		break;
 	}
 	dt = now_sec() - t0;
 	usleep(20 * 1000);		/* the probe's wait that spans the end */
@@ -392,7 +437,6 @@ TEST_F_TIMEOUT(resched, the_call_reschedules_throughout, 300)
 
 /* --- srcu ------------------------------------------------------------------ */
 
-#define PREEMPT_MODE	"/sys/kernel/debug/sched/preempt"
 #define SRCU_SECONDS	2.0
 #define REMOVE_BOUND_MS	200
 
@@ -424,15 +468,14 @@ static void *hog(void *arg)
 TEST(srcu_a_preempted_reader_of_another_file_holds_up_no_remove)
 {
 	int tenant = vm_open(), other = vm_open(), i;
-	char mode[64] = "";
+	char mode[64];
 	double worst = 0, end, t0, dt;
 	unsigned long removes = 0;
 	pthread_t th[3];
 
 	ASSERT_GE(tenant, 0);
 	ASSERT_GE(other, 0);
-	if (read_file_str(PREEMPT_MODE, mode, sizeof(mode)) ||
-	    write_file_str(PREEMPT_MODE, "full\n"))
+	if (preempt_set("full\n", mode, sizeof(mode)))
 		SKIP(return, "no %s", PREEMPT_MODE);
 	ASSERT_EQ(0, vm_add(tenant, 0, MB, 0, 0, NULL));
 	for (i = 0; i < 2; i++)
@@ -453,11 +496,7 @@ TEST(srcu_a_preempted_reader_of_another_file_holds_up_no_remove)
 	srcu_stop = true;
 	for (i = 0; i < 3; i++)
 		pthread_join(th[i], NULL);
-	/* "none (voluntary) full": the mode in parentheses was on */
-	if (strstr(mode, "(none)"))
-		write_file_str(PREEMPT_MODE, "none\n");
-	else if (strstr(mode, "(voluntary)"))
-		write_file_str(PREEMPT_MODE, "voluntary\n");
+	preempt_restore(mode);
 	ksft_print_msg("%lu removes, the longest %.1f ms\n", removes,
 		       worst * 1e3);
 	EXPECT_LT(worst * 1e3, REMOVE_BOUND_MS);
