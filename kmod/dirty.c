@@ -686,25 +686,24 @@ static int vmmem_dirty_start(struct vmmem_space *s, u64 gpa, u64 end,
 	if (ret)
 		return ret;
 	while (pos <= end && (r = vmmem_next_region(s, &pos, end))) {
+		if (!r->dirty) {
+			d = vmmem_dirty_alloc(r->npages);
+			if (!d) {
+				ret = -ENOMEM;
+				break;
+			}
+			/* Published first: a write from now on is logged ... */
+			smp_store_release(&r->dirty, d);
+			/* ... and every mapped page faults at its next write. */
+			ret = vmmem_dirty_protect_region(s, r);
+			if (ret) {
+				/* Killed half-way: not logged after all. */
+				WRITE_ONCE(r->dirty, NULL);
+				undo = d;
+				break;
+			}
+		}
 		(*regions)++;
-		if (r->dirty)
-			continue;
-		d = vmmem_dirty_alloc(r->npages);
-		if (!d) {
-			ret = -ENOMEM;
-			break;
-		}
-		/* Published first: a write from now on is logged ... */
-		smp_store_release(&r->dirty, d);
-		/* ... and every mapped page faults at its next write. */
-		ret = vmmem_dirty_protect_region(s, r);
-		if (ret) {
-			/* Killed half-way: this one is not logged after all. */
-			WRITE_ONCE(r->dirty, NULL);
-			undo = d;
-			(*regions)--;
-			break;
-		}
 		if (pos == U64_MAX)
 			break;
 	}
@@ -769,6 +768,13 @@ long vmmem_ioctl_dirty_track(struct vmmem_space *s, void __user *argp)
 	a.regions = 0;
 	if (!a.len)
 		return put_user(a.regions, &uarg->regions) ? -EFAULT : 0;
+	/*
+	 * The answer is faulted in first, as an add's is: a START or STOP
+	 * that could not say what it did would have done it anyway.
+	 */
+	if (fault_in_safe_writeable((char __user *)&uarg->regions,
+				    sizeof(uarg->regions)))
+		return -EFAULT;
 	end = a.guest_addr + a.len - 1;
 	switch (a.op) {
 	case VMMEM_DIRTY_START:

@@ -33,7 +33,7 @@
 #define NOT_WRITTEN	(~0ULL)	/* @done when the kernel could not write it */
 
 enum op { ADD_K, ADD_U, REMOVE, LIST, MMAP, READ, WRITE, BATCH, ATOMIC,
-	  TRANSLATE, COPY, READ_FD, WRITE_FD, OPEN };
+	  TRANSLATE, COPY, READ_FD, WRITE_FD, OPEN, DIRTY_START };
 
 struct snap {
 	struct vmmem_region_info arr[8];
@@ -133,6 +133,7 @@ V(guest_copy, COPY);
 V(read_from_fd, READ_FD);
 V(write_to_fd, WRITE_FD);
 V(open, OPEN);
+V(dirty_start, DIRTY_START);
 
 FIXTURE_SETUP(fault)
 {
@@ -214,6 +215,7 @@ static int do_call(void *p)
 		[BATCH] = VMMEM_IO_BATCH, [ATOMIC] = VMMEM_ATOMIC,
 		[TRANSLATE] = VMMEM_TRANSLATE, [COPY] = VMMEM_COPY,
 		[READ_FD] = VMMEM_READ_FROM_FD, [WRITE_FD] = VMMEM_WRITE_TO_FD,
+		[DIRTY_START] = VMMEM_DIRTY_TRACK,
 	};
 
 	if (c->op == OPEN) {
@@ -241,6 +243,7 @@ static int prepare(struct call *c, int fd, int mfd, struct snap *s)
 		struct vmmem_translate t;
 		struct vmmem_copy cp;
 		struct vmmem_fd_io f;
+		struct vmmem_dirty_track dt;
 		__u64 off;
 	} u;
 	struct vmmem_io *ops;
@@ -316,6 +319,11 @@ static int prepare(struct call *c, int fd, int mfd, struct snap *s)
 		u.f.offset = 0;
 		u.f.fd = c->op == READ_FD ? mfd : memfd_create("out", 0);
 		break;
+	case DIRTY_START:	/* the kernel-backed region */
+		u.dt.guest_addr = GK;
+		u.dt.len = RS;
+		u.dt.op = VMMEM_DIRTY_START;
+		break;
 	case OPEN:
 		break;
 	}
@@ -343,6 +351,10 @@ static int check_failed(struct call *c, struct snap *s, int err)
 		return 9;
 	if (now.pins != s->pins || now.lk != s->lk)
 		return 4;
+	/* nothing was logged, and @regions says so (or was not written) */
+	if (c->op == DIRTY_START &&
+	    ((struct vmmem_dirty_track *)c->arg)->regions)
+		return 15;
 	/*
 	 * Copies change a prefix of the destination, no more than @done says;
 	 * if @done could not be written back, all of the destination may
@@ -381,6 +393,15 @@ static int undo(struct call *c, struct snap *s)
 			return 12;
 		if (take(c->fd, &now) || now.count != 2 || now.gen != s->gen + 1)
 			return 13;
+	}
+	if (c->op == DIRTY_START) {
+		struct vmmem_dirty_track *t = c->arg;
+
+		if (t->regions != 1)
+			return 16;
+		t->op = VMMEM_DIRTY_STOP;
+		if (ioctl(c->fd, VMMEM_DIRTY_TRACK, t) || t->regions != 1)
+			return 17;
 	}
 	if (c->op == OPEN)
 		close(c->newfd);

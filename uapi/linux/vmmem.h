@@ -485,8 +485,10 @@ struct vmmem_fd_io {
  * @reserved:   must be zero
  *
  * START on a logged region and STOP on one that is not are no-ops.
- * Errors: -EINVAL (unaligned, wrapping past 2^64, unknown op), -ENOMEM,
- * -EINTR (a fatal signal; @regions were acted on), -EBADF (not open for
+ * Errors: -EINVAL (unaligned, wrapping past 2^64, unknown op), -ENOMEM
+ * (@regions were acted on), -EINTR (a fatal signal; @regions were acted
+ * on), -EFAULT (the argument cannot be read, or @regions cannot be
+ * written: checked first, so nothing was done), -EBADF (not open for
  * reading and writing).
  */
 struct vmmem_dirty_track {
