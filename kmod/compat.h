@@ -53,4 +53,17 @@ static inline ssize_t vmmem_iter_write(struct file *file,
 #endif
 }
 
+/*
+ * The page-table mappings of an order-0 page: page_mapcount() is gone in
+ * 6.12, and 6.1's folio_mapcount() is out of line and not exported.
+ */
+static inline int vmmem_page_mapcount(struct page *page)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+	return page_mapcount(page);
+#else
+	return folio_mapcount(page_folio(page));
+#endif
+}
+
 #endif /* _VMMEM_COMPAT_H */

@@ -18,6 +18,17 @@
  * that faults meanwhile waits for the harvest, then marks the next round.
  * Write-protecting fires the MMU notifiers: KVM drops its mappings and
  * faults in again, through page_mkwrite().
+ *
+ * A page can also be written with no fault at all, through a reference
+ * taken while its pte was writable: a pin (O_DIRECT on 6.12,
+ * process_vm_writev()), a plain get_user_pages() reference (6.1's
+ * O_DIRECT), a kernel mapping (KVM's kvm_vcpu_map()). So once a page's
+ * ptes are write-protected, START and every harvest that reports it count
+ * its references: one that neither vmmem nor a page table holds keeps
+ * the page dirty, round after round, until it is dropped (the write
+ * through it has landed by then: the round after reports it once more).
+ * Taken after the write-protect, a new one must fault (GUP raises the
+ * count before it checks the pte again), so nothing is missed between.
  */
 #include <linux/mm.h>
 #include <linux/pagemap.h>
@@ -26,6 +37,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "compat.h"
 #include "internal.h"
 
 #define BPL	BITS_PER_LONG
@@ -124,6 +136,35 @@ u32 vmmem_dirty_mark_gpa(struct vmmem_space *s, u64 gpa, u64 len)
 /* --- write-protecting what a harvest reports -------------------------- */
 
 /*
+ * Whether @page holds references other than the region's, the page
+ * tables' (one per pte) and @own of the caller's: a pin or a reference
+ * through which it may be written without a fault. Counting mappings
+ * rather than asking folio_maybe_dma_pinned() keeps a page with a
+ * thousand mappings from looking pinned. The mapcount is read between two
+ * equal reads of the refcount: a mapping comes with its reference first
+ * and loses it last (after the TLB flush), so a change in between can
+ * only make the answer true. A count that keeps changing is true too.
+ * Caller has write-protected the page's ptes.
+ */
+static bool vmmem_page_referenced(struct page *page, int own)
+{
+	int tries, ref, map;
+
+	/* The write-protect before the count: GUP's reference before its recheck. */
+	smp_mb();
+	for (tries = 0; tries < 4; tries++) {
+		ref = page_ref_count(page);
+		/* The refcount, then the mapcount, then the refcount again. */
+		smp_rmb();
+		map = vmmem_page_mapcount(page);
+		smp_rmb(); /* as above */
+		if (ref == page_ref_count(page))
+			return ref - map - 1 - own > 0;
+	}
+	return true;
+}
+
+/*
  * The pages of one window to write-protect again: per region, in pgoff
  * order; @brk marks the first of each region's (a walk must not cross
  * into another region's offsets: the kernel's walk of a mapping stops at
@@ -199,43 +240,55 @@ static void vmmem_dirty_protect_range(struct vmmem_space *s, pgoff_t first,
 }
 
 /*
- * Outside a read section: the pages are ours by their references. A span
- * of a region's pages at a time, locked, so that a writer waits at most
- * for one span; one walk per span, not per run of pages (each fires the
- * MMU notifiers): the pages in between that were not reported are
- * write-protected already, or their writer marked them after this harvest
- * took their bits. Nothing mapped: every mapping made from now on starts
- * write-protected, nothing to do. A fatal signal: the rest stay dirty.
+ * Outside a read section: the pages are ours by their references (one
+ * each, counted as @own). A span of a region's pages at a time, locked,
+ * so that a writer waits at most for one span; one walk per span, not per
+ * run of pages (each fires the MMU notifiers): the pages in between that
+ * were not reported are write-protected already, or their writer marked
+ * them after this harvest took their bits. Nothing mapped: every mapping
+ * made from now on starts write-protected, but a reference taken through
+ * an earlier one may outlive it, so the references are counted anyway.
+ * A fatal signal: the rest stay dirty.
  */
 static void vmmem_dirty_protect(struct vmmem_space *s, struct vmmem_wp *wp)
 {
 	bool mapped = mapping_mapped(s->inode->i_mapping);
 	unsigned int i, j, run;
+	bool killed, kept;
 
 	for (i = 0; i < wp->n; i += run) {
 		for (run = 1; i + run < wp->n && !test_bit(i + run, wp->brk) &&
 		     wp->pgoffs[i + run] - wp->pgoffs[i] < VMMEM_DIRTY_WINDOW;
 		     run++)
 			;
-		if (mapped && fatal_signal_pending(current)) {
-			bitmap_zero(wp->scratch, VMMEM_DIRTY_WINDOW);
-			for (j = i; j < i + run; j++)
-				__set_bit(wp->pgoffs[j] - wp->pgoffs[i],
-					  wp->scratch);
-			vmmem_dirty_mark_pgoffs(s, wp->pgoffs[i], wp->scratch,
-						VMMEM_DIRTY_WINDOW);
-		} else if (mapped) {
+		killed = mapped && fatal_signal_pending(current);
+		if (!killed) {
 			for (j = i; j < i + run; j++)
 				lock_page(wp->pages[j]);
-			vmmem_dirty_protect_range(s, wp->pgoffs[i],
-						  wp->pgoffs[i + run - 1] -
-						  wp->pgoffs[i] + 1,
-						  wp->scratch);
-			for (j = i; j < i + run; j++)
-				unlock_page(wp->pages[j]);
+			if (mapped)
+				vmmem_dirty_protect_range(s, wp->pgoffs[i],
+							  wp->pgoffs[i + run - 1] -
+							  wp->pgoffs[i] + 1,
+							  wp->scratch);
 		}
-		for (j = i; j < i + run; j++)
+		/* What stays dirty: all of it if killed, else what is held. */
+		kept = false;
+		bitmap_zero(wp->scratch, VMMEM_DIRTY_WINDOW);
+		for (j = i; j < i + run; j++) {
+			if (killed || vmmem_page_referenced(wp->pages[j], 1)) {
+				__set_bit(wp->pgoffs[j] - wp->pgoffs[i],
+					  wp->scratch);
+				kept = true;
+			}
+		}
+		if (kept)
+			vmmem_dirty_mark_pgoffs(s, wp->pgoffs[i], wp->scratch,
+						VMMEM_DIRTY_WINDOW);
+		for (j = i; j < i + run; j++) {
+			if (!killed)
+				unlock_page(wp->pages[j]);
 			put_page(wp->pages[j]);
+		}
 	}
 	wp->n = 0;
 	bitmap_zero(wp->brk, VMMEM_DIRTY_WINDOW);
@@ -243,23 +296,27 @@ static void vmmem_dirty_protect(struct vmmem_space *s, struct vmmem_wp *wp)
 
 /*
  * Every page of @r becomes write-protected and clean in the mappings, so
- * that its next write faults (the start of logging; @r's log is published
- * already). Under the page locks, a window at a time: a write fault in
- * flight that did not see the log yet makes its pte writable before we
- * get the lock, and loses it again. A harvest may lock pages of @r at the
- * same time: both lock a region's pages in ascending order, and a harvest
- * never waits for s->lock (it faults on user memory with its pages
- * unlocked, but under harvest_lock: so not that lock here, or mmap(),
- * which takes s->lock under mmap_lock, would close a cycle).
+ * that its next write faults (the start of logging; @r's log @d is
+ * published already), and a page held by a reference that may write it
+ * without a fault starts dirty. Under the page locks, a window at a time:
+ * a write fault in flight that did not see the log yet makes its pte
+ * writable before we get the lock, and loses it again. A harvest may lock
+ * pages of @r at the same time: both lock a region's pages in ascending
+ * order, and a harvest never waits for s->lock (it faults on user memory
+ * with its pages unlocked, but under harvest_lock: so not that lock here,
+ * or mmap(), which takes s->lock under mmap_lock, would close a cycle).
+ * A file never mapped (s->harvest_wp, under s->lock) has no such
+ * reference: only vmmem's own, whose writes mark the log themselves.
  */
 static int vmmem_dirty_protect_region(struct vmmem_space *s,
-				      const struct vmmem_region *r)
+				      const struct vmmem_region *r,
+				      struct vmmem_dirty *d)
 {
 	unsigned long scratch[BITS_TO_LONGS(VMMEM_DIRTY_WINDOW)];
+	bool mapped = mapping_mapped(s->inode->i_mapping);
 	unsigned long done, n, i;
 
-	if (vmmem_region_user(r) || vmmem_region_ro(r) ||
-	    !mapping_mapped(s->inode->i_mapping))
+	if (vmmem_region_user(r) || vmmem_region_ro(r) || !s->harvest_wp)
 		return 0;
 	for (done = 0; done < r->npages; done += n) {
 		if (fatal_signal_pending(current))
@@ -267,10 +324,14 @@ static int vmmem_dirty_protect_region(struct vmmem_space *s,
 		n = min(r->npages - done, (unsigned long)VMMEM_DIRTY_WINDOW);
 		for (i = done; i < done + n; i++)
 			lock_page(r->pages[i]);
-		vmmem_dirty_protect_range(s, vmmem_region_pgoff(r) + done, n,
-					  scratch);
-		for (i = done; i < done + n; i++)
+		if (mapped)
+			vmmem_dirty_protect_range(s, vmmem_region_pgoff(r) +
+						  done, n, scratch);
+		for (i = done; i < done + n; i++) {
+			if (vmmem_page_referenced(r->pages[i], 0))
+				vmmem_dirty_set(d, i, 1);
 			unlock_page(r->pages[i]);
+		}
 		cond_resched();
 	}
 	return 0;
@@ -312,19 +373,16 @@ static unsigned long vmmem_dirty_take(struct vmmem_dirty *d, unsigned long w,
 }
 
 /*
- * Page @page of @r was reported: it must be write-protected again. A page
- * pinned for DMA or direct I/O may be written through the pin at any time
- * and without a fault: it stays dirty as long as it is pinned.
+ * Page @page of @r was reported: it must be write-protected again, and
+ * its references counted after that (vmmem_dirty_protect()).
  */
 static void vmmem_harvest_protect(struct vmmem_harvest *h,
-				  struct vmmem_region *r, struct vmmem_dirty *d,
-				  unsigned long page, bool brk)
+				  struct vmmem_region *r, unsigned long page,
+				  bool brk)
 {
 	struct vmmem_wp *wp = h->wp;
 	struct page *pg = r->pages[page];
 
-	if (folio_maybe_dma_pinned(page_folio(pg)))
-		vmmem_dirty_set(d, page, 1);
 	if (brk)
 		__set_bit(wp->n, wp->brk);
 	get_page(pg);
@@ -394,8 +452,7 @@ static void vmmem_harvest_region(struct vmmem_harvest *h,
 			if (!h->wp)
 				continue;
 			for_each_set_bit(b, &bits, BPL) {
-				vmmem_harvest_protect(h, r, d, w * BPL + b,
-						      brk);
+				vmmem_harvest_protect(h, r, w * BPL + b, brk);
 				brk = false;
 			}
 		}
@@ -695,7 +752,7 @@ static int vmmem_dirty_start(struct vmmem_space *s, u64 gpa, u64 end,
 			/* Published first: a write from now on is logged ... */
 			smp_store_release(&r->dirty, d);
 			/* ... and every mapped page faults at its next write. */
-			ret = vmmem_dirty_protect_region(s, r);
+			ret = vmmem_dirty_protect_region(s, r, d);
 			if (ret) {
 				/* Killed half-way: not logged after all. */
 				WRITE_ONCE(r->dirty, NULL);

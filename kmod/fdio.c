@@ -90,11 +90,15 @@ static int vmmem_fd_loop(struct vmmem_space *s, struct vmmem_fd_io *a,
 			got = vfs_iter_read(file, &iter, ppos, 0);
 		else
 			got = vmmem_iter_write(file, &iter, ppos);
+		/*
+		 * All it was given: a direct read that fails or comes up
+		 * short may still have landed in part.
+		 */
+		if (to_guest)
+			vmmem_dirty_mark_gpa(s, a->guest_addr + a->done, want);
 		vmmem_fd_put(bv, nr, to_guest && got > 0);
 		if (got < 0)
 			return got;
-		if (to_guest)
-			vmmem_dirty_mark_gpa(s, a->guest_addr + a->done, got);
 		a->done += got;
 		if (!got)		/* end of file, or a file that is full */
 			return exact ? (to_guest ? -ENODATA : -EIO) : 0;

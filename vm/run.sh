@@ -13,7 +13,7 @@
 # hosts), QEMU_CPU (max), QEMU_MEM (2G), QEMU_SMP (2), QEMU_APPEND (extra
 # kernel arguments), VM_TIMEOUT (600 s), KERNEL (/boot/vmlinuz-<rel>),
 # VM_MODULES (distribution modules to load first: loop, ext4 and the
-# crc32c it needs, fuse, kvm-amd), VM_DYNBINS (dynamically linked programs
+# crc32c it needs, fuse, kvm-amd, dm-delay and dm-mod), VM_DYNBINS (dynamically linked programs
 # to carry: the vhost-user backends),
 # VM_OUT (where this run's files go: build/<rel>), VM_VMM (0: leave out
 # vmmem-vmm and its test, which go to /vmm when built).
@@ -59,7 +59,7 @@ if [ "${VM_VMM:-1}" != 0 ] && [ -x demo/vmm/vmmem-vmm ] &&
 	[ -f build/vmm/guest.cpio.gz ] && [ -f build/vmm/bzImage ]; then
 	vmm_files="demo/vmm/vmmem-vmm build/vmm/guest.cpio.gz build/vmm/bzImage demo/vmm/vmm-test.sh demo/vmm/demo.sh demo/vmm/bench.sh"
 fi
-MODULES_REL=$rel MODULES=${VM_MODULES-loop crc32c_generic ext4 fuse kvm_amd} \
+MODULES_REL=$rel MODULES=${VM_MODULES-loop crc32c_generic ext4 fuse kvm_amd dm_delay} \
 DYNBINS=${VM_DYNBINS-/usr/bin/qemu-storage-daemon /usr/lib/qemu/virtiofsd} \
 VMM_FILES=$vmm_files \
 	vm/mkinitramfs.sh "$initrd" "$ko" "$tests" "$cmdfile" ${bins[@]+"${bins[@]}"}
