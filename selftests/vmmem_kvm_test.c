@@ -34,6 +34,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <linux/kvm.h>
+#include <asm/kvm_para.h>
 
 #include "vmmem.h"
 #include "vmmem_test.h"
@@ -948,6 +949,80 @@ TEST_F_TIMEOUT(mem, vmmem_log_sees_guest_writes_and_covers_kvm_log, 120)
 	for (i = 0; i < ARRAY_SIZE(second); i++)
 		EXPECT_EQ(0xd2000000 + i,
 			  read32(_metadata, &self->v, RAM_GPA + second[i] * PG));
+}
+
+/*
+ * Case 7: KVM's own writes to guest memory. The kvmclock page is written
+ * by KVM, at a vCPU's entry, through a kernel mapping of the page that it
+ * caches (its gfn-to-pfn cache) and keeps across entries: no vCPU store,
+ * no page fault of the guest's. It must be logged all the same: a harvest
+ * write-protects the page, whose MMU notifier drops KVM's cached mapping,
+ * and KVM's next write takes the page writable again, through
+ * page_mkwrite. Each round sets the clock (so that every vCPU updates its
+ * kvmclock at its next entry), runs the guest once, harvests and copies
+ * what was reported; the copy must equal guest memory at the end.
+ */
+#define KVMCLOCK_GPA	(RAM_GPA + 30 * PG)
+#define KVMCLOCK_ROUNDS	8
+
+TEST_F_TIMEOUT(mem, kvm_writes_to_its_kvmclock_page_are_logged, 120)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} msrs = { .hdr.nmsrs = 1 };
+	unsigned char shadow[PG], now[PG];
+	struct kvm_clock_data clock;
+	struct asm32 a = { .n = 0 };
+	unsigned int round, reported = 0;
+	uint32_t version0;
+	uint64_t bm;
+
+	if (variant->memfd)
+		SKIP(return, "user-backed: KVM's writes are KVM's to log");
+	vmm_mem(_metadata, &self->v, false, RAM_GPA, 64 * PG,
+		VMMEM_REGION_DIRTY_LOG, NULL, 0, 0);
+	for (round = 0; round <= KVMCLOCK_ROUNDS; round++)
+		g_out(&a, round);
+	g_hlt(&a);
+	vmm_load(_metadata, &self->v, &a);
+	msrs.e.index = MSR_KVM_SYSTEM_TIME_NEW;
+	msrs.e.data = KVMCLOCK_GPA | 1;		/* enabled */
+	ASSERT_EQ(1, ioctl(self->v.g.vcpu, KVM_SET_MSRS, &msrs))
+		TH_LOG("KVM_SET_MSRS kvmclock: %s", strerror(errno));
+	/* the first entry writes the clock: copy it as a save's round 0 does */
+	EXPECT_EQ(0, run_out(_metadata, &self->v));
+	version0 = read32(_metadata, &self->v, KVMCLOCK_GPA);
+	EXPECT_NE(0, version0) TH_LOG("KVM wrote no kvmclock");
+	vm_harvest64(_metadata, &self->v, RAM_GPA);
+	ASSERT_EQ(0, vmmem_read_exact(self->v.vm, KVMCLOCK_GPA, shadow, PG,
+				      NULL));
+	for (round = 1; round <= KVMCLOCK_ROUNDS; round++) {
+		ASSERT_EQ(0, ioctl(self->v.g.vm, KVM_GET_CLOCK, &clock));
+		clock.flags = 0;
+		ASSERT_EQ(0, ioctl(self->v.g.vm, KVM_SET_CLOCK, &clock));
+		EXPECT_EQ(round, run_out(_metadata, &self->v));
+		bm = vm_harvest64(_metadata, &self->v, RAM_GPA);
+		if (bm >> 30 & 1) {
+			reported++;
+			ASSERT_EQ(0, vmmem_read_exact(self->v.vm, KVMCLOCK_GPA,
+						      shadow, PG, NULL));
+		}
+		EXPECT_EQ(0, bm & ~(1ULL << 30))
+			TH_LOG("dirty %#llx", (unsigned long long)bm);
+	}
+	run_hlt(_metadata, &self->v);
+	bm = vm_harvest64(_metadata, &self->v, RAM_GPA);
+	if (bm >> 30 & 1)
+		ASSERT_EQ(0, vmmem_read_exact(self->v.vm, KVMCLOCK_GPA, shadow,
+					      PG, NULL));
+	ASSERT_EQ(0, vmmem_read_exact(self->v.vm, KVMCLOCK_GPA, now, PG, NULL));
+	ksft_print_msg("kvmclock version %u -> %u, reported in %u of %u rounds\n",
+		       version0, read32(_metadata, &self->v, KVMCLOCK_GPA),
+		       reported, KVMCLOCK_ROUNDS);
+	EXPECT_LT(version0, read32(_metadata, &self->v, KVMCLOCK_GPA));
+	EXPECT_EQ(KVMCLOCK_ROUNDS, reported);
+	EXPECT_EQ(0, memcmp(shadow, now, PG)) TH_LOG("a write of KVM's was lost");
 }
 
 /* --- pre-copy with a running guest --------------------------------------- */
