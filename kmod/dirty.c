@@ -201,89 +201,89 @@ static void vmmem_dirty_mark_pgoffs(struct vmmem_space *s, pgoff_t first,
 }
 
 /*
+ * Offsets a re-protection walks at a time, its pages locked: a page
+ * table's worth. A walk visits every mapping of the file and has no
+ * rescheduling point of its own; a writer that faults on one of the pages
+ * waits for three of them (with preempt=none, a window of 4096 pages under
+ * 256 mappings ran 135 ms without a reschedule).
+ */
+#define VMMEM_WP_CHUNK	PTRS_PER_PTE
+
+/*
  * Write-protects and cleans [first, first + nr) of one region in every
- * mapping, the pages locked. A pte that is read-only but dirty can be made
- * writable without a fault (mprotect(), can_change_pte_writable()): so
- * clean first, then write-protect, then clean again; a pte found dirty by
- * that last walk was made writable in between, and its page is marked
- * dirty again (reported next time, and protected then). A page table's
- * worth of offsets per walk, rescheduling after each: a walk visits every
- * mapping of the file and has no rescheduling point of its own (with
- * preempt=none, one window under 256 mappings ran 135 ms without one).
+ * mapping, the pages locked, @nr at most VMMEM_WP_CHUNK. A pte that is
+ * read-only but dirty can be made writable without a fault (mprotect(),
+ * can_change_pte_writable()): so clean first, then write-protect, then
+ * clean again; a pte found dirty by that last walk was made writable in
+ * between, and its page is marked dirty again (reported next time, and
+ * protected then).
  */
 static void vmmem_dirty_protect_range(struct vmmem_space *s, pgoff_t first,
 				      pgoff_t nr, unsigned long *scratch)
 {
 	struct address_space *mapping = s->inode->i_mapping;
-	pgoff_t off, n, start, end;
+	pgoff_t start = nr, end = 0;
 
-	for (off = 0; off < nr; off += n) {
-		n = min_t(pgoff_t, nr - off, PTRS_PER_PTE);
-		bitmap_zero(scratch, n);
-		start = n;
-		end = 0;
-		clean_record_shared_mapping_range(mapping, first + off, n,
-						  first + off, scratch,
-						  &start, &end);
-		cond_resched();
-		wp_shared_mapping_range(mapping, first + off, n);
-		cond_resched();
-		bitmap_zero(scratch, n);
-		start = n;
-		end = 0;
-		if (clean_record_shared_mapping_range(mapping, first + off, n,
-						      first + off, scratch,
-						      &start, &end))
-			vmmem_dirty_mark_pgoffs(s, first + off, scratch, n);
-		cond_resched();
-	}
+	bitmap_zero(scratch, nr);
+	clean_record_shared_mapping_range(mapping, first, nr, first, scratch,
+					  &start, &end);
+	cond_resched();
+	wp_shared_mapping_range(mapping, first, nr);
+	cond_resched();
+	bitmap_zero(scratch, nr);
+	start = nr;
+	end = 0;
+	if (clean_record_shared_mapping_range(mapping, first, nr, first,
+					      scratch, &start, &end))
+		vmmem_dirty_mark_pgoffs(s, first, scratch, nr);
+	cond_resched();
 }
 
 /*
  * Outside a read section: the pages are ours by their references (one
- * each, counted as @own). A span of a region's pages at a time, locked,
- * so that a writer waits at most for one span; one walk per span, not per
- * run of pages (each fires the MMU notifiers): the pages in between that
- * were not reported are write-protected already, or their writer marked
- * them after this harvest took their bits. Nothing mapped: every mapping
- * made from now on starts write-protected, but a reference taken through
- * an earlier one may outlive it, so the references are counted anyway.
- * A fatal signal: the rest stay dirty.
+ * each, counted as @own). The reported pages of one region within one
+ * chunk of offsets at a time, locked: one walk from the first to the last
+ * of them, not one per run (each fires the MMU notifiers), and a writer
+ * waits at most for one chunk; the pages in between that were not
+ * reported are write-protected already, or their writer marked them after
+ * this harvest took their bits. Nothing mapped: every mapping made from
+ * now on starts write-protected, but a reference taken through an earlier
+ * one may outlive it, so the references are counted anyway. A fatal
+ * signal: the rest stay dirty.
  */
 static void vmmem_dirty_protect(struct vmmem_space *s, struct vmmem_wp *wp)
 {
 	bool mapped = mapping_mapped(s->inode->i_mapping);
 	unsigned int i, j, run;
+	pgoff_t first, nr;
 	bool killed, kept;
 
 	for (i = 0; i < wp->n; i += run) {
+		first = wp->pgoffs[i];
 		for (run = 1; i + run < wp->n && !test_bit(i + run, wp->brk) &&
-		     wp->pgoffs[i + run] - wp->pgoffs[i] < VMMEM_DIRTY_WINDOW;
-		     run++)
+		     wp->pgoffs[i + run] / VMMEM_WP_CHUNK ==
+		     first / VMMEM_WP_CHUNK; run++)
 			;
+		nr = wp->pgoffs[i + run - 1] - first + 1;
 		killed = mapped && fatal_signal_pending(current);
 		if (!killed) {
 			for (j = i; j < i + run; j++)
 				lock_page(wp->pages[j]);
 			if (mapped)
-				vmmem_dirty_protect_range(s, wp->pgoffs[i],
-							  wp->pgoffs[i + run - 1] -
-							  wp->pgoffs[i] + 1,
+				vmmem_dirty_protect_range(s, first, nr,
 							  wp->scratch);
 		}
 		/* What stays dirty: all of it if killed, else what is held. */
 		kept = false;
-		bitmap_zero(wp->scratch, VMMEM_DIRTY_WINDOW);
+		bitmap_zero(wp->scratch, nr);
 		for (j = i; j < i + run; j++) {
 			if (killed || vmmem_page_referenced(wp->pages[j], 1)) {
-				__set_bit(wp->pgoffs[j] - wp->pgoffs[i],
-					  wp->scratch);
+				__set_bit(wp->pgoffs[j] - first, wp->scratch);
 				kept = true;
 			}
 		}
 		if (kept)
-			vmmem_dirty_mark_pgoffs(s, wp->pgoffs[i], wp->scratch,
-						VMMEM_DIRTY_WINDOW);
+			vmmem_dirty_mark_pgoffs(s, first, wp->scratch, nr);
 		for (j = i; j < i + run; j++) {
 			if (!killed)
 				unlock_page(wp->pages[j]);
@@ -298,7 +298,7 @@ static void vmmem_dirty_protect(struct vmmem_space *s, struct vmmem_wp *wp)
  * Every page of @r becomes write-protected and clean in the mappings, so
  * that its next write faults (the start of logging; @r's log @d is
  * published already), and a page held by a reference that may write it
- * without a fault starts dirty. Under the page locks, a window at a time:
+ * without a fault starts dirty. Under the page locks, a chunk at a time:
  * a write fault in flight that did not see the log yet makes its pte
  * writable before we get the lock, and loses it again. A harvest may lock
  * pages of @r at the same time: both lock a region's pages in ascending
@@ -312,7 +312,7 @@ static int vmmem_dirty_protect_region(struct vmmem_space *s,
 				      const struct vmmem_region *r,
 				      struct vmmem_dirty *d)
 {
-	unsigned long scratch[BITS_TO_LONGS(VMMEM_DIRTY_WINDOW)];
+	unsigned long scratch[BITS_TO_LONGS(VMMEM_WP_CHUNK)];
 	bool mapped = mapping_mapped(s->inode->i_mapping);
 	unsigned long done, n, i;
 
@@ -321,7 +321,7 @@ static int vmmem_dirty_protect_region(struct vmmem_space *s,
 	for (done = 0; done < r->npages; done += n) {
 		if (fatal_signal_pending(current))
 			return -EINTR;
-		n = min(r->npages - done, (unsigned long)VMMEM_DIRTY_WINDOW);
+		n = min(r->npages - done, (unsigned long)VMMEM_WP_CHUNK);
 		for (i = done; i < done + n; i++)
 			lock_page(r->pages[i]);
 		if (mapped)

@@ -61,55 +61,11 @@ static const char *harvest_list(int fd, unsigned long n, char *out,
 
 #define DIRTY(fd, n) harvest_list((fd), (n), list, sizeof(list))
 
-/* A write of a page through a pin: process_vm_writev() from stalled memory. */
-struct pinner {
-	struct stall st;
-	void *dst;
-	ssize_t ret;
-	pthread_t th;
-	bool running;
-};
-
-static void *pinner_run(void *arg)
-{
-	struct pinner *p = arg;
-	struct iovec l = { p->st.buf, PG }, r = { p->dst, PG };
-
-	p->ret = process_vm_writev(getpid(), &l, 1, &r, 1, 0);
-	return NULL;
-}
-
-/* Pins the page at @dst and holds it: 0 once pinned, or -1. */
-static int pin_page(struct pinner *p, void *dst, unsigned char fill)
-{
-	p->st.content = NULL;
-	if (stall_init(&p->st, STALL_UFFD, PG, fill))
-		return -1;
-	p->dst = dst;
-	if (pthread_create(&p->th, NULL, pinner_run, p))
-		return -1;
-	p->running = true;
-	/* The target is pinned before the source is read. */
-	return stall_wait(&p->st, 10000);
-}
-
-/* Lets the write land and the pin go; what process_vm_writev returned. */
-static ssize_t unpin_page(struct pinner *p)
-{
-	if (!p->running)
-		return -1;
-	stall_release(&p->st);
-	pthread_join(p->th, NULL);
-	p->running = false;
-	stall_fini(&p->st);
-	return p->ret;
-}
-
 FIXTURE(pin) {
 	int fd;
 	struct vmmem_region_add a;
 	unsigned char *m;
-	struct pinner p;
+	struct stall_pin p;
 };
 
 FIXTURE_SETUP(pin)
@@ -125,7 +81,7 @@ FIXTURE_SETUP(pin)
 
 FIXTURE_TEARDOWN(pin)
 {
-	unpin_page(&self->p);
+	stall_unpin(&self->p);
 	if (self->m != MAP_FAILED)
 		munmap(self->m, NP * PG);
 	close(self->fd);
@@ -139,11 +95,11 @@ TEST_F(pin, a_pin_taken_before_start_is_reported_while_held_and_once_after)
 {
 	char list[256];
 
-	ASSERT_EQ(0, pin_page(&self->p, self->m + 3 * PG, 0x33));
+	ASSERT_EQ(0, stall_pin(&self->p, self->m + 3 * PG, 0x33));
 	ASSERT_EQ(1, track(self->fd, VMMEM_DIRTY_START, GPA, NP * PG));
 	EXPECT_STREQ("3 ", DIRTY(self->fd, NP));
 	EXPECT_STREQ("3 ", DIRTY(self->fd, NP));
-	ASSERT_EQ(PG, unpin_page(&self->p));
+	ASSERT_EQ(PG, stall_unpin(&self->p));
 	EXPECT_EQ(0x33, self->m[3 * PG + PG - 1]);
 	/* the round after the pin went: once more, then clean */
 	EXPECT_STREQ("3 ", DIRTY(self->fd, NP));
@@ -155,12 +111,12 @@ TEST_F(pin, a_pin_held_across_stop_and_start_is_reported)
 	char list[256];
 
 	ASSERT_EQ(1, track(self->fd, VMMEM_DIRTY_START, GPA, NP * PG));
-	ASSERT_EQ(0, pin_page(&self->p, self->m + 5 * PG, 0x55));
+	ASSERT_EQ(0, stall_pin(&self->p, self->m + 5 * PG, 0x55));
 	EXPECT_STREQ("5 ", DIRTY(self->fd, NP));
 	ASSERT_EQ(1, track(self->fd, VMMEM_DIRTY_STOP, GPA, NP * PG));
 	ASSERT_EQ(1, track(self->fd, VMMEM_DIRTY_START, GPA, NP * PG));
 	EXPECT_STREQ("5 ", DIRTY(self->fd, NP));
-	ASSERT_EQ(PG, unpin_page(&self->p));
+	ASSERT_EQ(PG, stall_unpin(&self->p));
 	EXPECT_STREQ("5 ", DIRTY(self->fd, NP));
 	EXPECT_STREQ("", DIRTY(self->fd, NP));
 }
@@ -170,12 +126,12 @@ TEST_F(pin, a_pin_that_outlived_its_mapping_is_reported)
 {
 	char list[256];
 
-	ASSERT_EQ(0, pin_page(&self->p, self->m + 7 * PG, 0x77));
+	ASSERT_EQ(0, stall_pin(&self->p, self->m + 7 * PG, 0x77));
 	ASSERT_EQ(0, munmap(self->m, NP * PG));
 	self->m = MAP_FAILED;
 	ASSERT_EQ(1, track(self->fd, VMMEM_DIRTY_START, GPA, NP * PG));
 	EXPECT_STREQ("7 ", DIRTY(self->fd, NP));
-	ASSERT_EQ(PG, unpin_page(&self->p));
+	ASSERT_EQ(PG, stall_unpin(&self->p));
 	EXPECT_STREQ("7 ", DIRTY(self->fd, NP));
 	EXPECT_STREQ("", DIRTY(self->fd, NP));
 }
@@ -283,7 +239,7 @@ TEST_F_TIMEOUT(race, a_pin_taken_during_a_harvest_is_reported, 120)
 	unsigned char *maps[RACE_MAPS];
 	struct vmmem_region_add a;
 	struct bg_harvest bg;
-	struct pinner p;
+	struct stall_pin p;
 	int fd, i, round, lost = 0;
 
 	fd = vm_open();
@@ -302,11 +258,11 @@ TEST_F_TIMEOUT(race, a_pin_taken_during_a_harvest_is_reported, 120)
 		ASSERT_EQ(0, pthread_create(&bg.th, NULL, bg_harvest_run, &bg));
 		usleep(1000 * (round % 4));
 		/* through the mapping written: its pte is writable */
-		ASSERT_EQ(0, pin_page(&p, maps[0] + (RACE_PAGES - 1) * PG,
+		ASSERT_EQ(0, stall_pin(&p, maps[0] + (RACE_PAGES - 1) * PG,
 				      0x80 + round));
 		pthread_join(bg.th, NULL);
 		ASSERT_STREQ("ok", bg.list);
-		ASSERT_EQ(PG, unpin_page(&p));
+		ASSERT_EQ(PG, stall_unpin(&p));
 		ASSERT_EQ(0x80 + round, maps[0][(RACE_PAGES - 1) * PG]);
 		/* the write landed after the harvest: this one reports it */
 		if (!page_dirty(fd, RACE_PAGES - 1, RACE_PAGES))

@@ -391,4 +391,57 @@ static inline void stall_fini(struct stall *st)
 		close(st->uffd);
 }
 
+/* --- a write through a pin, held ---------------------------------------- */
+
+/*
+ * process_vm_writev() of one page from stalled memory to @dst, in a thread
+ * of its own: the kernel pins the target page first, then waits on the
+ * source. stall_pin() returns once the page is pinned; stall_unpin() lets
+ * the write land and the pin go, and returns what the call returned.
+ */
+struct stall_pin {
+	struct stall st;
+	void *dst;
+	ssize_t ret;
+	pthread_t th;
+	bool running;
+};
+
+static inline void *stall_pin_run(void *arg)
+{
+	struct stall_pin *p = arg;
+	struct iovec l = { p->st.buf, PG }, r = { p->dst, PG };
+
+	p->ret = process_vm_writev(getpid(), &l, 1, &r, 1, 0);
+	return NULL;
+}
+
+/* Pins the page at @dst, to be written with @fill: 0 once pinned, or -1. */
+static inline int stall_pin(struct stall_pin *p, void *dst, unsigned char fill)
+{
+	p->running = false;
+	p->st.content = NULL;
+	if (stall_init(&p->st, STALL_UFFD, PG, fill))
+		return -1;
+	p->dst = dst;
+	if (pthread_create(&p->th, NULL, stall_pin_run, p)) {
+		stall_fini(&p->st);
+		return -1;
+	}
+	p->running = true;
+	/* The target is pinned before the source is read. */
+	return stall_wait(&p->st, 10000);
+}
+
+static inline ssize_t stall_unpin(struct stall_pin *p)
+{
+	if (!p->running)
+		return -1;
+	stall_release(&p->st);
+	pthread_join(p->th, NULL);
+	p->running = false;
+	stall_fini(&p->st);
+	return p->ret;
+}
+
 #endif /* VMMEM_STALL_H */

@@ -453,7 +453,8 @@ struct vmmem_fd_io {
  * set by every write that reaches the page:
  *  - writes vmmem makes: VMMEM_WRITE, batch writes, atomic stores,
  *    compare-exchanges and fetch-adds, the destination of VMMEM_COPY,
- *    VMMEM_READ_FROM_FD; a read never dirties a page;
+ *    VMMEM_READ_FROM_FD (all it gave the read, even if the read failed:
+ *    a direct read may land in part); a read never dirties a page;
  *  - for kernel-backed regions, every write through a mapping of the file,
  *    in any process (the VMM, a fork()ed child, a vhost-user backend that
  *    received the fd) and by KVM through a memslot over such a mapping:
@@ -461,6 +462,14 @@ struct vmmem_fd_io {
  *    first write to a page after a harvest faults, marks it and makes it
  *    writable, and a harvest write-protects again what it reports (which
  *    makes KVM drop its mapping: its next write faults in the same way).
+ *  - writes through a reference to a page of a kernel-backed region taken
+ *    while it was mapped writable, which need no fault: a pin or a plain
+ *    get_user_pages() reference (O_DIRECT, process_vm_writev(), io_uring,
+ *    AIO), a kernel mapping (KVM). START and every harvest count a page's
+ *    references after write-protecting it; one that neither the region
+ *    nor a mapping holds keeps the page dirty: it is reported by every
+ *    harvest while the reference lasts, and by one more after. Mappings
+ *    are counted: a page with many mappings is reported once per write.
  *  - For user-backed regions vmmem sees only its own writes: writes
  *    through the owner's mappings of that memory must be marked with
  *    VMMEM_DIRTY_MARK.
