@@ -15,6 +15,10 @@
  * that once ended in an int3 oops there. With this APIC the count never
  * reaches zero. Without an irqchip (no KVM_CAP_IRQCHIP) it holds the VM
  * only.
+ *
+ * A second VM has a vCPU without an in-kernel LAPIC, for the same reason:
+ * KVM counts those in kvm_has_noapic_vcpu, and every test guest (no
+ * irqchip) would otherwise flip that key at its creation and at its end.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -33,6 +37,9 @@ int main(void)
 	}
 	if (ioctl(vm, KVM_CREATE_IRQCHIP, 0) || ioctl(vm, KVM_CREATE_VCPU, 0) < 0)
 		perror("kvm-hold: irqchip and vCPU");
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm < 0 || ioctl(vm, KVM_CREATE_VCPU, 0) < 0)
+		perror("kvm-hold: a vCPU without a LAPIC");
 	for (;;)
 		pause();
 }
