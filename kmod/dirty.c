@@ -29,6 +29,8 @@
  * through it has landed by then: the round after reports it once more).
  * Taken after the write-protect, a new one must fault (GUP raises the
  * count before it checks the pte again), so nothing is missed between.
+ * Writers that keep no reference (KVM's mappings and gfn-to-pfn caches)
+ * lose their mapping to the MMU notifier that the write-protect fires.
  */
 #include <linux/mm.h>
 #include <linux/pagemap.h>
@@ -136,32 +138,26 @@ u32 vmmem_dirty_mark_gpa(struct vmmem_space *s, u64 gpa, u64 len)
 /* --- write-protecting what a harvest reports -------------------------- */
 
 /*
- * Whether @page holds references other than the region's, the page
+ * Whether @page holds references other than its region's, the page
  * tables' (one per pte) and @own of the caller's: a pin or a reference
  * through which it may be written without a fault. Counting mappings
  * rather than asking folio_maybe_dma_pinned() keeps a page with a
- * thousand mappings from looking pinned. The mapcount is read between two
- * equal reads of the refcount: a mapping comes with its reference first
- * and loses it last (after the TLB flush), so a change in between can
- * only make the answer true. A count that keeps changing is true too.
- * Caller has write-protected the page's ptes.
+ * thousand mappings from looking pinned. Caller holds the page lock, and
+ * a mapping of the page is made only under it (mmap.c); one is undone
+ * before its reference goes (after the TLB flush): so the refcount read
+ * first and the mapcount after can count one reference too many, never
+ * one too few. Caller has write-protected the page's ptes.
  */
 static bool vmmem_page_referenced(struct page *page, int own)
 {
-	int tries, ref, map;
+	int ref;
 
 	/* The write-protect before the count: GUP's reference before its recheck. */
 	smp_mb();
-	for (tries = 0; tries < 4; tries++) {
-		ref = page_ref_count(page);
-		/* The refcount, then the mapcount, then the refcount again. */
-		smp_rmb();
-		map = vmmem_page_mapcount(page);
-		smp_rmb(); /* as above */
-		if (ref == page_ref_count(page))
-			return ref - map - 1 - own > 0;
-	}
-	return true;
+	ref = page_ref_count(page);
+	/* The refcount before the mapcount: see above. */
+	smp_rmb();
+	return ref - vmmem_page_mapcount(page) - 1 - own > 0;
 }
 
 /*
@@ -204,8 +200,8 @@ static void vmmem_dirty_mark_pgoffs(struct vmmem_space *s, pgoff_t first,
  * Offsets a re-protection walks at a time, its pages locked: a page
  * table's worth. A walk visits every mapping of the file and has no
  * rescheduling point of its own; a writer that faults on one of the pages
- * waits for three of them (with preempt=none, a window of 4096 pages under
- * 256 mappings ran 135 ms without a reschedule).
+ * waits for the three walks of a chunk (with preempt=none, a window of
+ * 4096 pages under 256 mappings ran 135 ms without a reschedule).
  */
 #define VMMEM_WP_CHUNK	PTRS_PER_PTE
 

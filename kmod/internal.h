@@ -8,6 +8,7 @@
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/preempt.h>
+#include <linux/refcount.h>
 #include <linux/srcu.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
@@ -50,6 +51,21 @@ static inline void vmmem_read_unlock(int idx)
 	preempt_enable();
 }
 
+/*
+ * The pages of a kernel-backed region, shared by the region and every
+ * mapping within it (its vm_private_data), so that such a mapping stays
+ * valid memory after the region is removed or the file closed: the last
+ * of them frees the pages. @pgoff is the region's first mmap page offset.
+ */
+struct vmmem_pageset {
+	refcount_t ref;
+	unsigned long npages;
+	pgoff_t pgoff;
+	struct page *pages[];
+};
+
+void vmmem_pageset_put(struct vmmem_pageset *set);
+
 struct vmmem_region {
 	u64 gpa;
 	u64 size;
@@ -58,7 +74,8 @@ struct vmmem_region {
 	u32 id;
 	u32 flags;		/* VMMEM_REGION_* */
 	unsigned long npages;
-	struct page **pages;
+	struct page **pages;	/* set->pages for kernel-backed regions */
+	struct vmmem_pageset *set;
 	void **vmaps;		/* VMMEM_VMAP_PAGES pages each, or NULL */
 	/* user-backed: the RLIMIT_MEMLOCK charge and the VmPin figure */
 	struct user_struct *locked_user;	/* NULL with CAP_IPC_LOCK */

@@ -3,17 +3,22 @@
  * mmap() of the file's offset space: every kernel-backed region has its
  * own range of it, [mmap_offset, mmap_offset + size), never reused.
  *
- * A mapping within one region gets all its pages at mmap() time: each
- * holds its own reference, so the mapping stays valid memory after the
- * region is removed or the file is closed, however it races the remove.
+ * A mapping within one region holds the region's pages (struct
+ * vmmem_pageset): it stays valid memory after the region is removed or
+ * the file is closed, however it races the remove.
  *
  * A mapping may also cover any page range of [0, lseek(SEEK_END)) that
- * holds a page of some region; its pages are faulted in as they are
- * touched (libvhost-user and DPDK map [0, offset + size) for each region:
- * inserting everything would map the whole space once per region), and
- * stay valid once mapped. An offset that is no region's then (a gap, a
- * removed region) is SIGBUS. A range with no page of any region is
- * refused.
+ * holds a page of some region (libvhost-user and DPDK map [0, offset +
+ * size) for each region: holding every region's pages would keep the
+ * whole space alive once per region); its pages are those of the regions
+ * there at each fault, and stay valid once mapped. An offset that is no
+ * region's then (a gap, a removed region) is SIGBUS. A range with no page
+ * of any region is refused.
+ *
+ * Pages come in through page faults only, with the page locked, so that
+ * the dirty log can count a page's mappings against its references while
+ * it holds the lock (dirty.c); nothing is inserted at mmap() time, and
+ * fork() copies no pte: the child faults its pages in too.
  *
  * Shared mappings are write-notify (page_mkwrite): every page is mapped
  * read-only until its first write, which a read-only region's page never
@@ -23,40 +28,37 @@
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
-#include <linux/sched/signal.h>
 
 #include "compat.h"
 #include "internal.h"
 
-/* A page table's worth at a time, rescheduling in between. */
-#define VMMEM_INSERT_CHUNK	512UL
-
-static int vmmem_insert_pages(struct vm_area_struct *vma, unsigned long addr,
-			      struct page **pages, unsigned long npages)
+/* A mapping within one region: the page, whatever became of the region. */
+static vm_fault_t vmmem_region_fault(struct vm_fault *vmf)
 {
-	unsigned long done = 0;
+	struct vmmem_pageset *set = vmf->vma->vm_private_data;
+	unsigned long i = vmf->pgoff - set->pgoff;
 
-	while (done < npages) {
-		unsigned long n = min(npages - done, VMMEM_INSERT_CHUNK);
-		unsigned long left = n;
-		int ret;
-
-		ret = vm_insert_pages(vma, addr + done * PAGE_SIZE,
-				      pages + done, &left);
-		if (ret)
-			return ret;
-		done += n;
-		if (fatal_signal_pending(current))
-			return -EINTR;
-		cond_resched();
-	}
+	if (WARN_ON_ONCE(vmf->pgoff < set->pgoff || i >= set->npages))
+		return VM_FAULT_SIGBUS;
+	vmf->page = set->pages[i];
+	get_page(vmf->page);
 	return 0;
 }
 
-/*
- * A page that was not inserted at mmap() time, or was zapped since
- * (MADV_DONTNEED): the region's page if it is still there, else SIGBUS.
- */
+/* Another mapping of it (fork(), a split): it holds the pages too. */
+static void vmmem_region_open(struct vm_area_struct *vma)
+{
+	struct vmmem_pageset *set = vma->vm_private_data;
+
+	refcount_inc(&set->ref);
+}
+
+static void vmmem_region_close(struct vm_area_struct *vma)
+{
+	vmmem_pageset_put(vma->vm_private_data);
+}
+
+/* A mapping across regions: the region's page if it is there, else SIGBUS. */
 static vm_fault_t vmmem_fault(struct vm_fault *vmf)
 {
 	struct vmmem_space *s = vmf->vma->vm_file->private_data;
@@ -107,6 +109,13 @@ static vm_fault_t vmmem_page_mkwrite(struct vm_fault *vmf)
 
 static const struct vm_operations_struct vmmem_vm_ops = {
 	.fault		= vmmem_fault,
+	.page_mkwrite	= vmmem_page_mkwrite,
+};
+
+static const struct vm_operations_struct vmmem_region_vm_ops = {
+	.open		= vmmem_region_open,
+	.close		= vmmem_region_close,
+	.fault		= vmmem_region_fault,
 	.page_mkwrite	= vmmem_page_mkwrite,
 };
 
@@ -171,20 +180,12 @@ int vmmem_mmap(struct file *file, struct vm_area_struct *vma)
 	/* The mapping is never expanded: offsets past it are others'. */
 	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &vmmem_vm_ops;
-	ret = 0;
 	if (r) {
-		/*
-		 * page_mkwrite makes a shared mapping write-notify: its pages
-		 * are mapped read-only, as the mm sets once we return. They
-		 * go in now, so with that protection already.
-		 */
-		vm_flags_set(vma, VM_MIXEDMAP);
-		vma->vm_page_prot = vm_get_page_prot(vma->vm_flags & ~VM_SHARED);
-		ret = vmmem_insert_pages(vma, vma->vm_start,
-					 r->pages + (vma->vm_pgoff -
-						     vmmem_region_pgoff(r)),
-					 npages);
+		vma->vm_ops = &vmmem_region_vm_ops;
+		vma->vm_private_data = r->set;
+		refcount_inc(&r->set->ref);
 	}
+	ret = 0;
 out:
 	mutex_unlock(&s->lock);
 	return ret;

@@ -38,7 +38,7 @@ static struct page **vmmem_page_array(unsigned long npages)
 	return kvcalloc(npages, sizeof(struct page *), VMMEM_GFP);
 }
 
-/* Drops our references: mappings hold their own, pages outlive us. */
+/* Drops the references of a page array. */
 static void vmmem_pages_put(struct page **pages, unsigned long n)
 {
 	unsigned long i;
@@ -50,15 +50,27 @@ static void vmmem_pages_put(struct page **pages, unsigned long n)
 	}
 }
 
+void vmmem_pageset_put(struct vmmem_pageset *set)
+{
+	if (!refcount_dec_and_test(&set->ref))
+		return;
+	vmmem_pages_put(set->pages, set->npages);
+	kvfree(set);
+}
+
 int vmmem_pages_alloc(struct vmmem_region *r)
 {
+	struct vmmem_pageset *set;
 	unsigned long i;
 
 	if (r->npages > totalram_pages())
 		return -ENOMEM;
-	r->pages = vmmem_page_array(r->npages);
-	if (!r->pages)
+	set = kvzalloc(struct_size(set, pages, r->npages), VMMEM_GFP);
+	if (!set)
 		return -ENOMEM;
+	refcount_set(&set->ref, 1);
+	r->set = set;
+	r->pages = set->pages;
 
 	for (i = 0; i < r->npages; i++) {
 		if (!(i % VMMEM_PIN_CHUNK)) {
@@ -74,11 +86,14 @@ int vmmem_pages_alloc(struct vmmem_region *r)
 		if (vmmem_region_ro(r))
 			set_page_private(r->pages[i], VMMEM_PAGE_READONLY);
 	}
+	set->npages = r->npages;
 	return 0;
 
 fail:
-	vmmem_pages_put(r->pages, i);
-	kvfree(r->pages);
+	/* Only the pages allocated so far. */
+	set->npages = i;
+	vmmem_pageset_put(set);
+	r->set = NULL;
 	r->pages = NULL;
 	return fatal_signal_pending(current) ? -EINTR : -ENOMEM;
 }
@@ -339,8 +354,9 @@ void vmmem_pages_release(struct vmmem_region *r)
 		/* We may have written them: let the owner's fs know. */
 		vmmem_unpin(r, r->npages, !vmmem_region_ro(r));
 		vmmem_uncharge(r);
+		kvfree(r->pages);
 	} else {
-		vmmem_pages_put(r->pages, r->npages);
+		/* Mappings within the region may keep them a while. */
+		vmmem_pageset_put(r->set);
 	}
-	kvfree(r->pages);
 }

@@ -114,6 +114,7 @@ static int vmmem_table_insert(struct vmmem_space *s, struct vmmem_region *r,
 		    mmap_end > VMMEM_MMAP_LIMIT)
 			return -ENOSPC;
 		r->mmap_offset = s->mmap_end;
+		r->set->pgoff = vmmem_region_pgoff(r);
 	}
 
 	ret = xa_alloc_cyclic(&s->by_id, &r->id, r, XA_LIMIT(1, INT_MAX),

@@ -406,8 +406,8 @@ static inline unsigned long bad_cmd(struct fuzz *f)
  * Whether a mapping of @len bytes at mmap offset @off, made just before,
  * has all its pages: it does if it lies within one region listed now.
  * That region was there at mmap() time (offsets are never reused; later
- * regions get later ones), and a mapping within one region gets all its
- * pages then. Other mappings are faulted in as touched: a page whose
+ * regions get later ones), and a mapping within one region holds all
+ * its pages from then on. Other mappings are faulted in as touched: a page whose
  * region went is SIGBUS, as documented.
  */
 static inline bool fuzz_offset_mapped(struct fuzz *f, __u64 off, __u64 len)

@@ -464,17 +464,21 @@ struct vmmem_fd_io {
  *    makes KVM drop its mapping: its next write faults in the same way).
  *  - writes through a reference to a page of a kernel-backed region taken
  *    while it was mapped writable, which need no fault: a pin or a plain
- *    get_user_pages() reference (O_DIRECT, process_vm_writev(), io_uring,
- *    AIO), a kernel mapping (KVM). START and every harvest count a page's
- *    references after write-protecting it; one that neither the region
- *    nor a mapping holds keeps the page dirty: it is reported by every
- *    harvest while the reference lasts, and by one more after. Mappings
- *    are counted: a page with many mappings is reported once per write.
+ *    get_user_pages() reference (O_DIRECT, process_vm_writev(), AIO and
+ *    io_uring reads into unregistered buffers), a kernel mapping (KVM).
+ *    START and every harvest that reports a page count its references
+ *    after write-protecting it; one that neither the region nor a mapping
+ *    holds keeps the page dirty: it is reported by every harvest while the
+ *    reference lasts, and by one more after. Mappings are counted: a page
+ *    with many mappings is reported once per write. A write through such a
+ *    reference after the last harvest is in no copy: the last round of a
+ *    migration comes after the writers stop, I/O in flight included.
  *  - For user-backed regions vmmem sees only its own writes: writes
  *    through the owner's mappings of that memory must be marked with
  *    VMMEM_DIRTY_MARK.
  * Logging starts at the add (VMMEM_REGION_DIRTY_LOG) or with
- * VMMEM_DIRTY_START, with every page clean; struct vmmem_region_info
+ * VMMEM_DIRTY_START, with every page clean but those held by such a
+ * reference (START; a new region has none); struct vmmem_region_info
  * reports the flag while a region is logged. Both ioctls need a file open
  * for reading and writing. New in vmmem 1.4: an older module answers
  * -ENOTTY to both and -EINVAL to the flag.
@@ -577,9 +581,10 @@ struct vmmem_dirty_harvest {
  * mmap(), MAP_SHARED only, of the file's offset space: each kernel-backed
  * region has its range of it, [mmap_offset, mmap_offset + size), never
  * reused; lseek(SEEK_END) gives its end.
- *  - A mapping within one region gets all its pages at mmap() time: they
- *    stay valid for the mapping after the region is removed or the file is
- *    closed, however the remove races the mmap().
+ *  - A mapping within one region holds the region's pages: they stay
+ *    valid for the mapping after the region is removed or the file is
+ *    closed, however the remove races the mmap(). They are faulted in as
+ *    they are touched.
  *  - A mapping may also cover any page range of [0, end) that holds a page
  *    of some region (libvhost-user and DPDK map [0, mmap_offset + size)):
  *    its pages are faulted in as they are touched and then stay valid as
