@@ -146,14 +146,14 @@ u32 vmmem_dirty_mark_gpa(struct vmmem_space *s, u64 gpa, u64 len)
  * a mapping of the page is made only under it (mmap.c); one is undone
  * before its reference goes (after the TLB flush): so the refcount read
  * first and the mapcount after can count one reference too many, never
- * one too few. Caller has write-protected the page's ptes.
+ * one too few. Caller has write-protected the page's ptes, then issued a
+ * full barrier: the write-protect before the count, as GUP orders its
+ * reference before its recheck of the pte.
  */
 static bool vmmem_page_referenced(struct page *page, int own)
 {
 	int ref;
 
-	/* The write-protect before the count: GUP's reference before its recheck. */
-	smp_mb();
 	ref = page_ref_count(page);
 	/* The refcount before the mapcount: see above. */
 	smp_rmb();
@@ -272,6 +272,8 @@ static void vmmem_dirty_protect(struct vmmem_space *s, struct vmmem_wp *wp)
 		/* What stays dirty: all of it if killed, else what is held. */
 		kept = false;
 		bitmap_zero(wp->scratch, nr);
+		/* The write-protect before the count (vmmem_page_referenced()). */
+		smp_mb();
 		for (j = i; j < i + run; j++) {
 			if (killed || vmmem_page_referenced(wp->pages[j], 1)) {
 				__set_bit(wp->pgoffs[j] - first, wp->scratch);
@@ -323,6 +325,8 @@ static int vmmem_dirty_protect_region(struct vmmem_space *s,
 		if (mapped)
 			vmmem_dirty_protect_range(s, vmmem_region_pgoff(r) +
 						  done, n, scratch);
+		/* The write-protect before the count (vmmem_page_referenced()). */
+		smp_mb();
 		for (i = done; i < done + n; i++) {
 			if (vmmem_page_referenced(r->pages[i], 0))
 				vmmem_dirty_set(d, i, 1);
