@@ -11,6 +11,8 @@
 #   make bench           vmmem vs vm-memory vs memcpy (bench/results/)
 #   make bench-vmm       vmmem-vmm: boot time vs anonymous RAM, guest disk paths
 #   make bench-snapshot  vmmem-vmm: live snapshot with vmmem's dirty log vs without
+#   make fuzz-restore    vmmem-vmm's snapshot reader against mutated files,
+#                        under ASan/UBSan on this host (FUZZ_SECONDS, 300)
 #   make profile         perf in the VM: where batch and bulk copies spend time
 #   make checkpatch | sparse | install | uninstall | clean
 #   make dkms-install    vmmem.ko through DKMS, for every supported kernel
@@ -45,7 +47,7 @@ submake = @if [ -f $(1)/Makefile ]; then $(MAKE) -C $(1) $(2); \
 	else echo "  SKIP    $(1)/ (no Makefile yet)"; fi
 
 .PHONY: all modules modules_install userlib demo-bin selftests userland vm-tools \
-	deps check check-debug bench bench-vmm bench-snapshot profile demo checkpatch sparse install uninstall \
+	deps check check-debug bench bench-vmm bench-snapshot fuzz-restore profile demo checkpatch sparse install uninstall \
 	clean distclean install-userland dkms-source dkms-install dkms-uninstall deb check-packages
 
 all: modules userland
@@ -107,6 +109,12 @@ bench-snapshot:
 	@vm/deps.sh
 	@$(MAKE) --no-print-directory userlib demo-bin
 	@demo/vmm/run-snapshot-bench.sh
+
+# vmmem-vmm's restore reader against mutated files, longer than the 5 s
+# that make check gives it (demo/vmm/snapfuzz.c).
+FUZZ_SECONDS ?= 300
+fuzz-restore:
+	@$(MAKE) --no-print-directory -C demo fuzz-restore FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 # perf in the 6.12 VM: where a batch's and a bulk copy's time goes.
 profile:

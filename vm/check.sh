@@ -25,6 +25,16 @@ else
 	lines+=("host: libvmmem unit check FAILED")
 fi
 
+# vmmem-vmm's restore reader against mutated snapshot files, under ASan
+# and UBSan (demo/vmm/snapfuzz.c; make fuzz-restore runs it longer).
+if make --no-print-directory -C demo fuzz-restore FUZZ_SECONDS=5; then
+	pass=$((pass + 1))
+	lines+=("host: vmmem-vmm restore fuzzer passed")
+else
+	failn=$((failn + 1)) rc=1
+	lines+=("host: vmmem-vmm restore fuzzer FAILED")
+fi
+
 for rel in $kvers; do
 	if ! vm/build-module.sh "$rel"; then
 		failn=$((failn + 1)); rc=1

@@ -11,8 +11,9 @@
 # goes to its own path, with the libraries ldd lists and the loader.
 # VMM_FILES names the files of vmmem-vmm's test (vm/run.sh): they go to
 # /vmm, and its test script vmm-test.sh to /tests/vmmem_vmm_test when
-# there are tests; the snapshot test beside it (demo/vmm/snapshot-test.sh)
-# to /vmm and /tests/vmmem_vmm_snapshot_test.
+# there are tests; the snapshot and hostile-guest tests beside it
+# (demo/vmm/snapshot-test.sh, hostile-test.sh) to /vmm and
+# /tests/vmmem_vmm_snapshot_test, /tests/vmmem_vmm_hostile_test.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -73,10 +74,12 @@ for b in "$@"; do cp "$b" "$stage/bin/"; done
 if [ -n "${VMM_FILES:-}" ]; then
 	mkdir -p "$stage/vmm"
 	for f in $VMM_FILES; do cp "$f" "$stage/vmm/"; done
-	# vmmem-vmm's snapshot test, beside its vmm-test.sh.
+	# vmmem-vmm's snapshot and hostile-guest tests, beside its vmm-test.sh.
 	for f in $VMM_FILES; do
 		case $f in */vmm-test.sh)
-			[ ! -f "${f%/*}/snapshot-test.sh" ] || cp "${f%/*}/snapshot-test.sh" "$stage/vmm/" ;;
+			for t in snapshot-test.sh hostile-test.sh; do
+				[ ! -f "${f%/*}/$t" ] || cp "${f%/*}/$t" "$stage/vmm/"
+			done ;;
 		esac
 	done
 	if [ "$tests" != - ] && [ -f "$stage/vmm/vmm-test.sh" ]; then
@@ -86,6 +89,10 @@ if [ -n "${VMM_FILES:-}" ]; then
 	if [ "$tests" != - ] && [ -f "$stage/vmm/snapshot-test.sh" ]; then
 		cp "$stage/vmm/snapshot-test.sh" "$stage/tests/vmmem_vmm_snapshot_test"
 		chmod 755 "$stage/tests/vmmem_vmm_snapshot_test"
+	fi
+	if [ "$tests" != - ] && [ -f "$stage/vmm/hostile-test.sh" ]; then
+		cp "$stage/vmm/hostile-test.sh" "$stage/tests/vmmem_vmm_hostile_test"
+		chmod 755 "$stage/tests/vmmem_vmm_hostile_test"
 	fi
 fi
 

@@ -56,8 +56,9 @@ fi
 # to /vmm (VM_VMM=0: not carried).
 vmm_files=
 if [ "${VM_VMM:-1}" != 0 ] && [ -x demo/vmm/vmmem-vmm ] &&
+	[ -x demo/vmm/snapfuzz ] &&
 	[ -f build/vmm/guest.cpio.gz ] && [ -f build/vmm/bzImage ]; then
-	vmm_files="demo/vmm/vmmem-vmm build/vmm/guest.cpio.gz build/vmm/bzImage demo/vmm/vmm-test.sh demo/vmm/demo.sh demo/vmm/bench.sh"
+	vmm_files="demo/vmm/vmmem-vmm demo/vmm/snapfuzz build/vmm/guest.cpio.gz build/vmm/bzImage demo/vmm/vmm-test.sh demo/vmm/demo.sh demo/vmm/bench.sh"
 fi
 MODULES_REL=$rel MODULES=${VM_MODULES-loop crc32c_generic ext4 fuse kvm_amd dm_delay} \
 DYNBINS=${VM_DYNBINS-/usr/bin/qemu-storage-daemon /usr/lib/qemu/virtiofsd} \

@@ -266,8 +266,8 @@ static void usage(FILE *f)
 "                         log: pause, then copy everything)\n"
 "      --save-budget P    end the pre-copy at a round of P pages or fewer\n"
 "                         (default 256)\n"
-"      --restore FILE     resume the guest saved in FILE (no -k; -d if it\n"
-"                         has a disk: default the image saved with it)\n");
+"      --restore FILE     resume the guest saved in FILE (no -k; its disk:\n"
+"                         -d, default FILE.disk, the copy its save made)\n");
 }
 
 int main(int argc, char **argv)
@@ -303,7 +303,7 @@ int main(int argc, char **argv)
 	const char *kernel = NULL, *initrd = NULL, *disk = NULL, *vdisk = NULL;
 	const char *qsd = "/usr/bin/qemu-storage-daemon", *append = "";
 	const char *cmdline = DEFAULT_CMDLINE;
-	static char full_cmdline[2048];
+	static char full_cmdline[2048], implied_disk[4096 + 8];
 	struct vmm *v = &the_vmm;
 	uint64_t mem_mib = 256, low_mib = LOW_RAM_MAX / MiB, rsdp;
 	unsigned int timeout = 0;
@@ -355,12 +355,21 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	if (restore) {
-		/* The same RAM layout, and the disk image saved with it. */
+		/* The same RAM layout (checked as -m and -l would be). */
 		snapshot_layout(restore, &layout);
 		low_mib = layout.size[0] / MiB;
 		mem_mib = (layout.size[0] + (layout.nram > 1 ? layout.size[1] : 0)) / MiB;
-		if (!disk && !vdisk && layout.disk[0])
-			disk = layout.disk;
+		/*
+		 * Its disk: -d, or the copy its save made beside it, never a
+		 * path the file names (a file is no authority on ours).
+		 */
+		if (layout.has_disk && !disk && !vdisk) {
+			snprintf(implied_disk, sizeof(implied_disk), "%s.disk",
+				 restore);
+			disk = implied_disk;
+			printf("vmm: restore: disk %s, the copy saved beside the snapshot (-d names another)\n",
+			       disk);
+		}
 	}
 	v->serial.save_at = save.at;
 
@@ -374,7 +383,7 @@ int main(int argc, char **argv)
 	kvm_create_vcpu(v);
 
 	v->has_disk = disk || vdisk;
-	if (disk && blk_create(v, disk, pread_path))
+	if (disk && blk_create(v, disk, pread_path, disk == implied_disk))
 		die("the disk could not be set up");
 	if (vdisk && vhost_blk_create(v, vdisk, qsd))
 		die("the vhost-user disk could not be set up");

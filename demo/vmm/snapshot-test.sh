@@ -13,9 +13,12 @@
 #         regions (256 MiB low, 64 MiB at 4 GiB) and disk (a), written by
 #         the guest at every step while it is saved; the image is copied
 #         at the pause (FILE.disk) and the restored VMM serves that copy
-# Then a snapshot with a bad magic and one with another version are
-# refused with a message. After each case: no pin, no module reference,
-# the memory given back. Prints TAP and a kselftest "# Totals:" line.
+# Between the disk case's save and its restore, its snapshot is attacked
+# (disk_attacks): a header naming another file as the disk, and 14 copies
+# with one defect each, refused with their messages. Then a snapshot with
+# a bad magic and one with another version are refused with a message.
+# After each case: no pin, no module reference, the memory given back.
+# Prints TAP and a kselftest "# Totals:" line.
 #
 # "snapshot-test.sh bench" instead prints the figures (make bench-snapshot):
 # the same save with the log (default rounds) and without (--save-rounds 0).
@@ -62,6 +65,7 @@ run_case() {
 	[ -f "$snap" ] || e "no snapshot file"
 	[ "$(pins)" = "$p0" ] || e "pins left after the save: $(($(pins) - p0))"
 
+	[ -z "${hook:-}" ] || [ ! -f "$snap" ] || $hook "$snap"
 	timeout -s KILL $((bound + 15)) "$vmm" --restore "$snap" -t $bound \
 		$restore_opts >"$rest" 2>&1
 	rc=$? t2=$(date +%s)
@@ -85,6 +89,13 @@ run_case() {
 	if [ -f "$snap.disk" ]; then
 		got=$(dd if="$snap.disk" bs=4k skip=$((1024 + steps % 256)) count=1 2>/dev/null | head -n 1)
 		[ "$got" = "SNAP $steps" ] || e "the disk's block of step $steps holds \"$got\""
+		grep -q "^vmm: restore: disk $snap.disk, the copy" "$rest" ||
+			e "the restored VMM did not say it serves $snap.disk"
+	fi
+	if [ -f "$work/victim" ]; then
+		[ "$(sha256sum <"$work/victim")" = "$victim_sum" ] ||
+			e "the file the snapshot's header named was written"
+		rm -f "$work/victim"
 	fi
 	rm -f "$snap" "$snap.disk"
 	[ "$(pins)" = "$p0" ] || e "pins left: $(($(pins) - p0))"
@@ -105,6 +116,66 @@ run_case() {
 		done
 		not_ok "$name"
 	fi
+}
+
+# Before the disk case's restore: its snapshot is the attacker's to edit.
+# The header names another file as the disk (finding: a restore opened it
+# read-write and the guest wrote it): the restore must use FILE.disk
+# beside the snapshot, or refuse when there is none, and never touch the
+# file named. Then copies of it with one defect each (snapfuzz edit: the
+# header and state sections edited, the RAM left as holes) must each be
+# refused with its message before anything runs: device state no register
+# write gives (a queue of 65535 or 0 entries: a stack overflow with a
+# return address from the file, a division by zero), a request in
+# flight, and a file whose structure is wrong.
+disk_attacks() {
+	src=$1 bad=$work/crafted.snap
+	head -c 1M /dev/urandom >"$work/victim"
+	victim_sum=$(sha256sum <"$work/victim")
+	printf '%s\0' "$work/victim" | dd of="$src" bs=1 seek=96 conv=notrunc 2>/dev/null
+	mv "$src.disk" "$src.disk.away"
+	out=$(timeout -s KILL 30 "$vmm" --restore "$src" -t 10 $restore_opts 2>&1); rc=$?
+	mv "$src.disk.away" "$src.disk"
+	if [ $rc -ne 0 ] && echo "$out" | grep -q "$src.disk: .*give the disk with -d" &&
+	   [ "$(sha256sum <"$work/victim")" = "$victim_sum" ]; then
+		ok "disk_named_by_the_header_is_not_opened"
+	else
+		echo "# disk_named_by_the_header_is_not_opened: exit $rc: $(echo "$out" | grep -v '^guest|' | tail -n 3)"
+		not_ok "disk_named_by_the_header_is_not_opened"
+	fi
+	# (not "name": run_case's, which called us)
+	while IFS='|' read -r what want edits; do
+		[ -n "$what" ] || continue
+		# shellcheck disable=SC2086 # one word per edit
+		if ! /vmm/snapfuzz edit "$src" "$bad" $edits; then
+			not_ok "refused_$what (snapfuzz edit $edits)"
+			continue
+		fi
+		out=$(timeout -s KILL 30 "$vmm" --restore "$bad" -d "$src.disk" -t 10 $restore_opts 2>&1); rc=$?
+		if [ $rc -ne 0 ] && [ $rc -lt 128 ] && echo "$out" | grep -q "$want" &&
+		   ! echo "$out" | grep -q '^guest|'; then
+			ok "refused_$what"
+		else
+			echo "# refused_$what ($edits): exit $rc, want \"$want\": $(echo "$out" | grep -v '^guest|' | tail -n 2)"
+			not_ok "refused_$what"
+		fi
+		rm -f "$bad"
+	done <<EOF
+queue_of_65535|section VIRTIO_MMIO: queue size 65535|mmio.vq_num=65535
+queue_of_0_ready|section VIRTIO_MMIO: queue size 0, ready|mmio.vq_num=0
+queue_of_3|section VIRTIO_MMIO: queue size 3|mmio.vq_num=3
+active_queue_not_ready|section VIRTIO_MMIO: active with|mmio.vq_ready=0
+features_not_offered|driver features 0x|mmio.driver_features=0xffffffffffffffff
+request_in_flight|section BLK: 5 requests taken|blk.last_avail=5
+region_at_file_offset_0|RAM region 0 .* is not in the file after its header|hdr.ram0.offset=0
+regions_overlapping|RAM regions 0 and 1 overlap|hdr.ram1.offset=4096
+region_over_the_mmio_hole|RAM region 0 is 0x0+0xe0000000|hdr.ram0.size=0xe0000000
+region_wrapping|RAM region 1 .* is not in the file|hdr.ram1.offset=0xfffffffffffff000
+state_wrapping|the state sections .* are not in the file|hdr.state_offset=0xffffffffffffff00
+cpuid_of_no_entries|section CPUID: 8 bytes for 0 entries|cpuid.nent=0
+no_xcrs|XCRS|drop=XCRS
+no_lapic|no section LAPIC|drop=LAPIC
+EOF
 }
 
 # A snapshot file that is not one, or of another version: a clear refusal.
@@ -160,12 +231,12 @@ if [ "${1:-}" = bench ]; then
 fi
 
 echo "TAP version 13"
-echo "1..4"
+echo "1..19"
 if [ -w /sys/kernel/debug/kmemleak ]; then
 	# A KASAN kernel: a nested boot under TCG does not fit the bound.
-	for c in ram disk bad_magic bad_version; do skip "$c (debug kernel)"; done
+	for c in $(seq 19); do skip "case $c (debug kernel)"; done
 elif [ ! -x "$vmm" ] || [ ! -f "$kernel" ] || [ ! -f "$initrd" ] || [ ! -c /dev/kvm ]; then
-	for c in ram disk bad_magic bad_version; do skip "$c (no /vmm files or no /dev/kvm)"; done
+	for c in $(seq 19); do skip "case $c (no /vmm files or no /dev/kvm)"; done
 else
 	# Pinned memfd RAM is charged to RLIMIT_MEMLOCK unless CAP_IPC_LOCK.
 	ulimit -l unlimited 2>/dev/null
@@ -174,8 +245,9 @@ else
 	img=$work/disk.img
 	dd if=/dev/urandom of="$img" bs=1M count=1 2>/dev/null
 	truncate -s 8M "$img"
-	restore_opts=--memfd
+	restore_opts=--memfd hook=disk_attacks
 	run_case disk 320 256 --memfd -d "$img"
+	hook=
 	rm -f "$img"
 	refused bad_magic 'not a vmmem-vmm snapshot'
 	refused bad_version 'format version 99'

@@ -49,66 +49,11 @@
 #include <sys/stat.h>
 
 #include "vmm.h"
+#include "snapfile.h"
 #include "snapshot.h"
 
-#define SNAP_MAGIC	"VMMEMSNP"
-#define SNAP_VERSION	1
-#define SNAP_HDR_PAGE	4096ULL		/* memory starts after this */
 #define NRUNS		512
 #define MAX_ROUNDS_SHOWN 64
-
-struct snap_ram {
-	uint64_t gpa, size, offset;	/* offset: in the file */
-};
-
-struct snap_header {
-	char magic[8];
-	uint32_t version;
-	uint32_t header_size;		/* sizeof(struct snap_header) */
-	uint32_t page_size;		/* 4096 */
-	uint32_t nram;
-	uint64_t state_offset, state_size;
-	struct snap_ram ram[MAX_RAM];
-	uint64_t saved_realtime_ns;
-	char disk[512];			/* the disk image copy, or "" */
-};
-
-/* State sections: a type, a length, the bytes, padded to 8. */
-enum snap_section {
-	S_END = 0,
-	S_CPUID = 1, S_REGS, S_SREGS, S_XSAVE, S_FPU, S_XCRS, S_MSRS,
-	S_LAPIC, S_EVENTS, S_MP_STATE, S_DEBUGREGS,
-	S_PIC_MASTER = 20, S_PIC_SLAVE, S_IOAPIC, S_PIT2, S_CLOCK,
-	S_SERIAL = 40, S_VIRTIO_MMIO, S_BLK,
-};
-
-struct snap_tlv {
-	uint32_t type, len;
-};
-
-/* The 8250's registers and the console line being written. */
-struct snap_serial {
-	uint8_t ier, lcr, mcr, lsr_read, scr, dll, dlm, fcr;
-	uint8_t thr_pending, pad[3];
-	int32_t line;
-	uint32_t len;
-	char buf[512];
-};
-
-/* The virtio-mmio transport and its one queue. */
-struct snap_virtio_mmio {
-	uint64_t device_features, driver_features;
-	uint32_t device_features_sel, driver_features_sel;
-	uint32_t status, queue_sel, isr;
-	uint8_t active, vq_ready, pad[2];
-	uint32_t vq_num;
-	uint64_t vq_desc, vq_avail, vq_used;
-};
-
-struct snap_blk {
-	uint16_t last_avail, used_idx;
-	uint32_t pad;
-};
 
 struct snapshot {
 	struct snapshot_opts o;
@@ -159,23 +104,6 @@ static void pwrite_all(int fd, const void *p, size_t len, uint64_t off,
 			die("snapshot: writing %s: %s", what,
 			    n < 0 ? strerror(errno) : "short write");
 		p = (const char *)p + n;
-		len -= n;
-		off += n;
-	}
-}
-
-static void pread_all(int fd, void *p, size_t len, uint64_t off,
-		      const char *path)
-{
-	while (len) {
-		ssize_t n = pread(fd, p, len, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			die("%s: %s", path, n < 0 ? strerror(errno) :
-			    "truncated (not a complete snapshot)");
-		p = (char *)p + n;
 		len -= n;
 		off += n;
 	}
@@ -785,92 +713,50 @@ void snapshot_saver_join(struct vmm *v)
 
 /* --- restore ---------------------------------------------------------------- */
 
-static void read_header(int fd, const char *path, struct snap_header *h)
+/* What a save on this host writes (snapfile.h). */
+static void snap_host(struct snap_host *host)
 {
-	struct stat st;
-	unsigned int i;
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 
-	if (fstat(fd, &st))
-		die("%s: %s", path, strerror(errno));
-	if ((uint64_t)st.st_size < SNAP_HDR_PAGE)
-		die("%s: not a vmmem-vmm snapshot (%lld bytes)", path,
-		    (long long)st.st_size);
-	pread_all(fd, h, sizeof(*h), 0, path);
-	if (memcmp(h->magic, SNAP_MAGIC, 8))
-		die("%s: not a vmmem-vmm snapshot (no \"%s\" magic; an unfinished save has none)",
-		    path, SNAP_MAGIC);
-	if (h->version != SNAP_VERSION)
-		die("%s: snapshot format version %u; this vmmem-vmm reads version %u",
-		    path, h->version, SNAP_VERSION);
-	if (h->header_size != sizeof(*h) || h->page_size != PAGE_SIZE)
-		die("%s: header of %u bytes with %u-byte pages; expected %zu and %llu",
-		    path, h->header_size, h->page_size, sizeof(*h), PAGE_SIZE);
-	if (!h->nram || h->nram > MAX_RAM)
-		die("%s: %u RAM regions (1 to %d)", path, h->nram, MAX_RAM);
-	for (i = 0; i < h->nram; i++)
-		if (h->ram[i].offset % PAGE_SIZE || h->ram[i].size % PAGE_SIZE ||
-		    h->ram[i].offset + h->ram[i].size > (uint64_t)st.st_size)
-			die("%s: RAM region %u (0x%" PRIx64 "+0x%" PRIx64 " at file offset 0x%" PRIx64 ") is not in the file",
-			    path, i, h->ram[i].gpa, h->ram[i].size,
-			    h->ram[i].offset);
-	if (h->state_offset + h->state_size > (uint64_t)st.st_size ||
-	    h->state_size < sizeof(struct snap_tlv))
-		die("%s: the state sections are not in the file", path);
-	h->disk[sizeof(h->disk) - 1] = 0;
+	if (kvm < 0)
+		die("/dev/kvm: %s", strerror(errno));
+	host->xsave = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0;
+	host->xcrs = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0;
+	host->blk_features = BLK_FEATURES;
+	host->queue_max = BLK_QUEUE_MAX;
+	close(kvm);
 }
 
-void snapshot_layout(const char *path, struct snapshot_layout *l)
+/* The file, checked whole (snapfile.c), or a message and exit. */
+static int snap_open(const char *path, struct snap_file *f)
 {
-	struct snap_header h;
-	unsigned int i;
+	struct snap_host host;
+	char err[512];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		die("%s: %s", path, strerror(errno));
-	read_header(fd, path, &h);
-	close(fd);
-	memset(l, 0, sizeof(*l));
-	l->nram = h.nram;
-	for (i = 0; i < h.nram; i++) {
-		l->gpa[i] = h.ram[i].gpa;
-		l->size[i] = h.ram[i].size;
-	}
-	snprintf(l->disk, sizeof(l->disk), "%s", h.disk);
+	snap_host(&host);
+	if (snapfile_read(fd, path, &host, f, err, sizeof(err)))
+		die("%s", err);
+	return fd;
 }
 
-static const void *section(const char *st, size_t len, uint32_t type,
-			   size_t want, bool exact, const char *name,
-			   uint32_t *got)
+void snapshot_layout(const char *path, struct snapshot_layout *l)
 {
-	size_t off = 0;
+	struct snap_file f;
+	unsigned int i;
 
-	while (off + sizeof(struct snap_tlv) <= len) {
-		struct snap_tlv t;
-
-		memcpy(&t, st + off, sizeof(t));
-		if (t.type == S_END)
-			break;
-		if (off + sizeof(t) + t.len > len)
-			die("snapshot: section %u runs past the state", t.type);
-		if (t.type == type) {
-			if (exact ? t.len != want : t.len < want)
-				die("snapshot: section %s is %u bytes; this vmmem-vmm expects %zu",
-				    name, t.len, want);
-			if (got)
-				*got = t.len;
-			return st + off + sizeof(t);
-		}
-		off += sizeof(t) + ((t.len + 7) & ~7UL);
+	close(snap_open(path, &f));
+	memset(l, 0, sizeof(*l));
+	l->nram = f.h.nram;
+	for (i = 0; i < f.h.nram; i++) {
+		l->gpa[i] = f.h.ram[i].gpa;
+		l->size[i] = f.h.ram[i].size;
 	}
-	return NULL;
+	l->has_disk = f.sec[S_VIRTIO_MMIO];
+	snapfile_free(&f);
 }
-
-#define NEED(st, len, type, T) ({					\
-	const void *p_ = section(st, len, type, sizeof(T), true, #type, NULL); \
-	if (!p_)							\
-		die("snapshot: no section %s", #type);			\
-	(const T *)p_;							\
-})
 
 /*
  * The MSRs whose saved value differs from the new vCPU's: KVM takes the
@@ -915,99 +801,84 @@ static void restore_msrs(struct vmm *v, const struct kvm_msrs *m)
 
 void snapshot_restore(struct vmm *v, const char *path)
 {
-	struct snap_header h;
-	const struct kvm_cpuid2 *cpuid;
-	const struct kvm_msrs *msrs;
-	const struct snap_serial *ss;
 	const struct snap_virtio_mmio *m;
+	const struct snap_serial *ss;
 	struct kvm_clock_data clock;
 	struct kvm_vcpu_events ev;
+	struct snap_file f;
 	uint64_t total = 0;
-	uint32_t len;
 	double t0, t1, t2;
 	unsigned int i;
-	char *st;
 	int fd, ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		die("%s: %s", path, strerror(errno));
-	read_header(fd, path, &h);
-	if (h.nram != v->nram)
-		die("%s: %u RAM regions; this machine has %u", path, h.nram,
+	/* All of the file is checked before any of it is used. */
+	fd = snap_open(path, &f);
+	if (f.h.nram != v->nram)
+		die("%s: %u RAM regions; this machine has %u", path, f.h.nram,
 		    v->nram);
-	for (i = 0; i < h.nram; i++)
-		if (h.ram[i].gpa != v->ram[i].gpa ||
-		    h.ram[i].size != v->ram[i].size)
+	for (i = 0; i < f.h.nram; i++)
+		if (f.h.ram[i].gpa != v->ram[i].gpa ||
+		    f.h.ram[i].size != v->ram[i].size)
 			die("%s: region %u is 0x%" PRIx64 "+0x%" PRIx64 "; here 0x%" PRIx64 "+0x%" PRIx64,
-			    path, i, h.ram[i].gpa, h.ram[i].size,
+			    path, i, f.h.ram[i].gpa, f.h.ram[i].size,
 			    v->ram[i].gpa, v->ram[i].size);
-	st = malloc(h.state_size);
-	if (!st)
-		die("out of memory");
-	pread_all(fd, st, h.state_size, h.state_offset, path);
+	m = SNAP_SEC(&f, S_VIRTIO_MMIO, struct snap_virtio_mmio);
+	if (m && !v->blk)
+		die("%s: the snapshot has a disk: give it with -d", path);
+	if (!m && v->blk)
+		die("%s: the snapshot has no disk; run without -d", path);
+	if (v->vhost)
+		die("%s: a snapshot has no state of a vhost-user disk", path);
+	t0 = now_sec();
 
 	/* The same CPUID first: before the first KVM_RUN KVM takes a new one. */
-	cpuid = section(st, h.state_size, S_CPUID, sizeof(*cpuid), false,
-			"S_CPUID", &len);
-	if (!cpuid || len != sizeof(*cpuid) + cpuid->nent *
-	    sizeof(cpuid->entries[0]))
-		die("snapshot: no valid section S_CPUID");
-	vcpu_ioctl(v, KVM_SET_CPUID2, (void *)cpuid, "KVM_SET_CPUID2");
-
-	/* Memory: the kernel moves it from the file into the regions. */
-	t0 = now_sec();
-	for (i = 0; i < h.nram; i++) {
-		ret = vmmem_read_exact_volatile_from(v->vm, h.ram[i].gpa, fd,
-						     h.ram[i].offset,
-						     h.ram[i].size, NULL);
-		if (ret)
-			die("snapshot: VMMEM_READ_FROM_FD: %s", strerror(-ret));
-		total += h.ram[i].size;
-	}
-	t1 = now_sec();
+	vcpu_ioctl(v, KVM_SET_CPUID2, (void *)f.sec[S_CPUID], "KVM_SET_CPUID2");
 
 	/* The VM: interrupt controllers and the PIT. */
-#define SET(ioc, req, type, T)						\
-	ioc(v, req, (void *)NEED(st, h.state_size, type, T), #req " " #type)
-#define HAS(type, T)							\
-	section(st, h.state_size, type, sizeof(T), true, #type, NULL)
-	SET(vm_ioctl, KVM_SET_IRQCHIP, S_PIC_MASTER, struct kvm_irqchip);
-	SET(vm_ioctl, KVM_SET_IRQCHIP, S_PIC_SLAVE, struct kvm_irqchip);
-	SET(vm_ioctl, KVM_SET_IRQCHIP, S_IOAPIC, struct kvm_irqchip);
-	SET(vm_ioctl, KVM_SET_PIT2, S_PIT2, struct kvm_pit_state2);
+#define SET(ioc, req, type)						\
+	ioc(v, req, (void *)f.sec[type], #req " " #type)
+	SET(vm_ioctl, KVM_SET_IRQCHIP, S_PIC_MASTER);
+	SET(vm_ioctl, KVM_SET_IRQCHIP, S_PIC_SLAVE);
+	SET(vm_ioctl, KVM_SET_IRQCHIP, S_IOAPIC);
+	SET(vm_ioctl, KVM_SET_PIT2, S_PIT2);
 
 	/* The vCPU. */
-	SET(vcpu_ioctl, KVM_SET_SREGS, S_SREGS, struct kvm_sregs);
-	SET(vcpu_ioctl, KVM_SET_REGS, S_REGS, struct kvm_regs);
-	if (HAS(S_XSAVE, struct kvm_xsave))
-		SET(vcpu_ioctl, KVM_SET_XSAVE, S_XSAVE, struct kvm_xsave);
+	SET(vcpu_ioctl, KVM_SET_SREGS, S_SREGS);
+	SET(vcpu_ioctl, KVM_SET_REGS, S_REGS);
+	if (f.sec[S_XSAVE])
+		SET(vcpu_ioctl, KVM_SET_XSAVE, S_XSAVE);
 	else
-		SET(vcpu_ioctl, KVM_SET_FPU, S_FPU, struct kvm_fpu);
-	if (HAS(S_XCRS, struct kvm_xcrs))
-		SET(vcpu_ioctl, KVM_SET_XCRS, S_XCRS, struct kvm_xcrs);
-	SET(vcpu_ioctl, KVM_SET_LAPIC, S_LAPIC, struct kvm_lapic_state);
-	msrs = section(st, h.state_size, S_MSRS, sizeof(*msrs), false,
-		       "S_MSRS", &len);
-	if (!msrs || len != sizeof(*msrs) +
-	    msrs->nmsrs * sizeof(msrs->entries[0]))
-		die("snapshot: no valid section S_MSRS");
-	restore_msrs(v, msrs);
-	ev = *NEED(st, h.state_size, S_EVENTS, struct kvm_vcpu_events);
+		SET(vcpu_ioctl, KVM_SET_FPU, S_FPU);
+	if (f.sec[S_XCRS])
+		SET(vcpu_ioctl, KVM_SET_XCRS, S_XCRS);
+	SET(vcpu_ioctl, KVM_SET_LAPIC, S_LAPIC);
+	restore_msrs(v, f.sec[S_MSRS]);
+	ev = *SNAP_SEC(&f, S_EVENTS, struct kvm_vcpu_events);
 	ev.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
 	vcpu_ioctl(v, KVM_SET_VCPU_EVENTS, &ev, "KVM_SET_VCPU_EVENTS");
-	SET(vcpu_ioctl, KVM_SET_MP_STATE, S_MP_STATE, struct kvm_mp_state);
-	SET(vcpu_ioctl, KVM_SET_DEBUGREGS, S_DEBUGREGS, struct kvm_debugregs);
+	SET(vcpu_ioctl, KVM_SET_MP_STATE, S_MP_STATE);
+	SET(vcpu_ioctl, KVM_SET_DEBUGREGS, S_DEBUGREGS);
 #undef SET
-#undef HAS
+
+	/* Memory: the kernel moves it from the file into the regions. */
+	t1 = now_sec();
+	for (i = 0; i < f.h.nram; i++) {
+		ret = vmmem_read_exact_volatile_from(v->vm, f.h.ram[i].gpa, fd,
+						     f.h.ram[i].offset,
+						     f.h.ram[i].size, NULL);
+		if (ret)
+			die("snapshot: VMMEM_READ_FROM_FD: %s", strerror(-ret));
+		total += f.h.ram[i].size;
+	}
+	t2 = now_sec();
 
 	/* kvm-clock as it was: the guest's time goes on from the pause. */
-	clock = *NEED(st, h.state_size, S_CLOCK, struct kvm_clock_data);
+	clock = *SNAP_SEC(&f, S_CLOCK, struct kvm_clock_data);
 	clock.flags = 0;
 	vm_ioctl(v, KVM_SET_CLOCK, &clock, "KVM_SET_CLOCK");
 
-	/* The devices. */
-	ss = NEED(st, h.state_size, S_SERIAL, struct snap_serial);
+	/* The devices, in states their registers can reach (snapfile.c). */
+	ss = SNAP_SEC(&f, S_SERIAL, struct snap_serial);
 	v->serial.ier = ss->ier;
 	v->serial.lcr = ss->lcr;
 	v->serial.mcr = ss->mcr;
@@ -1018,19 +889,12 @@ void snapshot_restore(struct vmm *v, const char *path)
 	v->serial.fcr = ss->fcr;
 	v->serial.thr_pending = ss->thr_pending;
 	v->serial.line = ss->line;
-	v->serial.len = ss->len < sizeof(v->serial.buf) ? ss->len : 0;
-	memcpy(v->serial.buf, ss->buf, v->serial.len);
-	m = section(st, h.state_size, S_VIRTIO_MMIO, sizeof(*m), true, "S_VIRTIO_MMIO", NULL);
-	if (m && !v->blk)
-		die("%s: the snapshot has a disk: give it with -d (its image at the save: %s)",
-		    path, h.disk[0] ? h.disk : "none");
-	if (v->blk) {
+	v->serial.len = ss->len;
+	memcpy(v->serial.buf, ss->buf, ss->len);
+	if (m) {
 		struct virtio_mmio *t = &v->disk;
-		const struct snap_blk *sb;
+		const struct snap_blk *sb = SNAP_SEC(&f, S_BLK, struct snap_blk);
 
-		if (!m)
-			die("%s: the snapshot has no disk; run without -d", path);
-		sb = NEED(st, h.state_size, S_BLK, struct snap_blk);
 		t->device_features = m->device_features;
 		t->driver_features = m->driver_features;
 		t->device_features_sel = m->device_features_sel;
@@ -1046,10 +910,9 @@ void snapshot_restore(struct vmm *v, const char *path)
 		t->vq.used = m->vq_used;
 		blk_set_indices(v, sb->last_avail, sb->used_idx);
 	}
-	t2 = now_sec();
 	close(fd);
-	free(st);
+	snapfile_free(&f);
 	printf("vmm: restore: %s: memory %" PRIu64 " MiB in %.3f s (%.3f s/GiB), state in %.1f ms\n",
-	       path, total >> 20, t1 - t0, (t1 - t0) / ((double)total / GiB),
-	       (t2 - t1) * 1e3);
+	       path, total >> 20, t2 - t1, (t2 - t1) / ((double)total / GiB),
+	       (t1 - t0 + now_sec() - t2) * 1e3);
 }

@@ -10,11 +10,13 @@
  *
  * Restore: main() reads the layout first (snapshot_layout()), sets the
  * machine up as for a boot, and calls snapshot_restore() instead of
- * loading a kernel.
+ * loading a kernel. Both check the whole file first (snapfile.c) and exit
+ * with a message if it is not one a save could have written.
  */
 #ifndef VMM_SNAPSHOT_H
 #define VMM_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vmm;
@@ -40,7 +42,7 @@ void snapshot_saver_join(struct vmm *v);
 struct snapshot_layout {
 	unsigned int nram;
 	uint64_t gpa[2], size[2];
-	char disk[512];		/* the disk image saved with it, or "" */
+	bool has_disk;		/* disk (a)'s state is in it */
 };
 
 void snapshot_layout(const char *path, struct snapshot_layout *l);

@@ -31,8 +31,12 @@
 
 #include "vmm.h"
 
-#define QUEUE_MAX	128
+#define QUEUE_MAX	BLK_QUEUE_MAX
 #define SEG_MAX		(QUEUE_MAX - 2)
+
+_Static_assert(BLK_FEATURES == ((1ULL << VIRTIO_BLK_F_SEG_MAX) |
+				(1ULL << VIRTIO_BLK_F_FLUSH)),
+	       "vmm.h names the features disk (a) offers");
 #define SECTOR		512ULL
 
 struct blk {
@@ -68,7 +72,10 @@ static int ring_write(struct blk *b, struct vmm *v, uint64_t gpa,
 	return vmmem_write_exact(v->vm, gpa, buf, len, NULL);
 }
 
-/* The descriptor chain from @head, at most the queue size long. */
+/*
+ * The descriptor chain from @head into @segs (QUEUE_MAX of them), at most
+ * the queue size long: a chain that loops or runs longer is an error.
+ */
 static int read_chain(struct blk *b, struct virtio_mmio *t, uint16_t head,
 		      struct seg *segs, unsigned int *nsegs)
 {
@@ -77,7 +84,7 @@ static int read_chain(struct blk *b, struct virtio_mmio *t, uint16_t head,
 	uint16_t i = head;
 
 	for (;;) {
-		if (i >= t->vq.num || n == t->vq.num)
+		if (i >= t->vq.num || n == t->vq.num || n == QUEUE_MAX)
 			return -EINVAL;
 		if (ring_read(b, t->vmm, t->vq.desc + 16ULL * i, &d, sizeof(d)))
 			return -EFAULT;
@@ -183,62 +190,83 @@ static uint8_t serve(struct blk *b, struct vmm *v, struct seg *segs,
 	return VIRTIO_BLK_S_UNSUPP;
 }
 
-/* QueueNotify: serve every request the driver made available. */
+/* The device stops until the driver resets it (virtio 1.2, 2.1.2). */
+static void blk_broken(struct virtio_mmio *t, const char *why)
+{
+	fprintf(stderr, "vmm: virtio-blk: %s: the device needs a reset\n", why);
+	t->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	t->active = false;
+}
+
+/*
+ * QueueNotify: serve the requests the driver has made available, once
+ * over what avail->idx says now. More new entries than the queue holds
+ * is a broken driver. One pass, not until the index settles: a guest
+ * that keeps moving it (even through the status bytes we write) gets a
+ * queue's worth per notify, and the vCPU loop stays in control (a stop
+ * request ends the pass too).
+ */
 static void blk_notify(struct virtio_mmio *t)
 {
 	struct blk *b = t->dev;
 	struct vmm *v = t->vmm;
 	struct virtq *q = &t->vq;
 	struct seg segs[QUEUE_MAX];
+	const char *broken = NULL;
 	uint16_t avail_idx, head;
 	bool any = false;
 
-	for (;;) {
-		if (ring_read(b, v, q->avail + 2, &avail_idx, 2))
-			goto broken;
-		if (avail_idx == b->last_avail)
-			break;
-		while (b->last_avail != avail_idx) {
-			struct vring_used_elem used;
-			uint32_t written;
-			unsigned int n;
-			uint8_t status;
+	if (ring_read(b, v, q->avail + 2, &avail_idx, 2))
+		broken = "the avail ring is not in guest memory";
+	else if ((uint16_t)(avail_idx - b->last_avail) > q->num)
+		broken = "more new requests than the queue holds";
+	while (!broken && b->last_avail != avail_idx && !v->stop) {
+		struct vring_used_elem used;
+		uint32_t written;
+		unsigned int n;
+		uint8_t status;
 
-			if (ring_read(b, v, q->avail + 4 +
-				      2ULL * (b->last_avail % q->num), &head, 2))
-				goto broken;
-			b->last_avail++;
-			b->requests++;
-			if (read_chain(b, t, head, segs, &n)) {
-				/* No status byte to tell it: the device is broken. */
-				goto broken;
-			}
-			status = serve(b, v, segs, n, &written);
-			if (status != VIRTIO_BLK_S_OK)
-				b->bad++;
-			if (ring_write(b, v, segs[n - 1].gpa + segs[n - 1].len - 1,
-				       &status, 1))
-				goto broken;
-			used.id = head;
-			used.len = written;
-			if (ring_write(b, v, q->used + 4 +
-				       8ULL * (b->used_idx % q->num), &used,
-				       sizeof(used)))
-				goto broken;
-			b->used_idx++;
-			/* The entry first, then the index that publishes it. */
-			if (ring_write(b, v, q->used + 2, &b->used_idx, 2))
-				goto broken;
-			any = true;
+		if (ring_read(b, v, q->avail + 4 +
+			      2ULL * (b->last_avail % q->num), &head, 2)) {
+			broken = "the avail ring is not in guest memory";
+			break;
 		}
+		b->last_avail++;
+		b->requests++;
+		/* Without a status byte to tell the driver, the device stops. */
+		if (read_chain(b, t, head, segs, &n)) {
+			broken = "a descriptor chain that loops or is too long";
+			break;
+		}
+		if (!segs[n - 1].device_writes || !segs[n - 1].len) {
+			broken = "a request without a status byte";
+			break;
+		}
+		status = serve(b, v, segs, n, &written);
+		if (status != VIRTIO_BLK_S_OK)
+			b->bad++;
+		used.id = head;
+		used.len = written;
+		if (ring_write(b, v, segs[n - 1].gpa + segs[n - 1].len - 1,
+			       &status, 1) ||
+		    ring_write(b, v, q->used + 4 +
+			       8ULL * (b->used_idx % q->num), &used,
+			       sizeof(used))) {
+			broken = "a status byte or the used ring not in guest memory";
+			break;
+		}
+		b->used_idx++;
+		/* The entry first, then the index that publishes it. */
+		if (ring_write(b, v, q->used + 2, &b->used_idx, 2)) {
+			broken = "the used ring is not in guest memory";
+			break;
+		}
+		any = true;
 	}
+	if (broken)
+		blk_broken(t, broken);
 	if (any)
 		virtio_mmio_interrupt(t);
-	return;
-broken:
-	fprintf(stderr, "vmm: virtio-blk: a bad queue or chain: the device stops\n");
-	t->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
-	t->active = false;
 }
 
 static void blk_config_read(struct virtio_mmio *t, uint32_t off, void *buf,
@@ -272,7 +300,9 @@ static const struct virtio_dev_ops blk_ops = {
 	.notify = blk_notify,
 };
 
-int blk_create(struct vmm *v, const char *path, bool pread_path)
+/* @regular_only: a disk no one named (a restore's FILE.disk). */
+int blk_create(struct vmm *v, const char *path, bool pread_path,
+	       bool regular_only)
 {
 	struct blk *b = calloc(1, sizeof(*b));
 	struct stat st;
@@ -282,16 +312,21 @@ int blk_create(struct vmm *v, const char *path, bool pread_path)
 		return -ENOMEM;
 	b->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (b->fd < 0 || fstat(b->fd, &st)) {
-		fprintf(stderr, "vmm: %s: %s\n", path, strerror(errno));
-		return -errno;
+		ret = -errno;
+		fprintf(stderr, "vmm: %s: %s%s\n", path, strerror(-ret),
+			regular_only ? "; give the disk with -d" : "");
+		return ret;
+	}
+	if (regular_only && !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "vmm: %s: not a regular file; give the disk with -d\n",
+			path);
+		return -EINVAL;
 	}
 	b->sectors = st.st_size / SECTOR;
 	b->pread_path = pread_path;
 	v->blk = b;
 	ret = virtio_mmio_init(&v->disk, v, VIRTIO_MMIO_GPA, VIRTIO_GSI,
-			       &blk_ops, b,
-			       (1ULL << VIRTIO_BLK_F_SEG_MAX) |
-			       (1ULL << VIRTIO_BLK_F_FLUSH));
+			       &blk_ops, b, BLK_FEATURES);
 	if (ret) {
 		fprintf(stderr, "vmm: virtio-mmio: %s\n", strerror(-ret));
 		return ret;

@@ -245,7 +245,10 @@ void cmos_io(struct vmm *v, uint16_t port, bool write, uint8_t *val);
 void i8042_io(struct vmm *v, uint16_t port, bool write, uint8_t *val);
 
 /* virtio_blk.c: disk (a), served by this process. */
-int blk_create(struct vmm *v, const char *path, bool pread_path);
+#define BLK_QUEUE_MAX	128		/* QueueNumMax */
+#define BLK_FEATURES	((1ULL << 2) | (1ULL << 9))	/* SEG_MAX, FLUSH */
+int blk_create(struct vmm *v, const char *path, bool pread_path,
+	       bool regular_only);
 void blk_report(struct vmm *v);
 void blk_close(struct vmm *v);
 /* snapshot.c: the image and the queue's indices of disk (a). */
