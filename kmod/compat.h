@@ -54,15 +54,23 @@ static inline ssize_t vmmem_iter_write(struct file *file,
 }
 
 /*
- * The page-table mappings of an order-0 page: page_mapcount() is gone in
- * 6.12, and 6.1's folio_mapcount() is out of line and not exported.
+ * The page-table entries that map @folio, each holding a reference:
+ * 6.12 counts a folio's as one figure. 6.1 has folio_mapcount() out of
+ * line and not exported, and counts a 2 MiB entry in the entire mapcount
+ * and in every page's mapcount as well.
  */
-static inline int vmmem_page_mapcount(struct page *page)
+static inline long vmmem_folio_mapcount(struct folio *folio)
 {
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
-	return page_mapcount(page);
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+	long i, n = folio_nr_pages(folio), maps = 0;
+
+	if (n == 1)
+		return page_mapcount(&folio->page);
+	for (i = 0; i < n; i++)
+		maps += atomic_read(&folio_page(folio, i)->_mapcount) + 1;
+	return maps - (n - 1) * folio_entire_mapcount(folio);
 #else
-	return folio_mapcount(page_folio(page));
+	return folio_mapcount(folio);
 #endif
 }
 

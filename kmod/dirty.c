@@ -138,26 +138,39 @@ u32 vmmem_dirty_mark_gpa(struct vmmem_space *s, u64 gpa, u64 len)
 /* --- write-protecting what a harvest reports -------------------------- */
 
 /*
- * Whether @page holds references other than its region's, the page
- * tables' (one per pte) and @own of the caller's: a pin or a reference
- * through which it may be written without a fault. Counting mappings
- * rather than asking folio_maybe_dma_pinned() keeps a page with a
- * thousand mappings from looking pinned. Caller holds the page lock, and
- * a mapping of the page is made only under it (mmap.c); one is undone
- * before its reference goes (after the TLB flush): so the refcount read
- * first and the mapcount after can count one reference too many, never
- * one too few. Caller has write-protected the page's ptes, then issued a
- * full barrier: the write-protect before the count, as GUP orders its
- * reference before its recheck of the pte.
+ * Whether @folio holds references other than its region's (one per page),
+ * the page tables' (one per entry) and @own of the caller's: a pin or a
+ * reference through which it may be written without a fault. Counting
+ * mappings rather than asking folio_maybe_dma_pinned() keeps a page with
+ * a thousand mappings from looking pinned. A 2 MiB folio has one count
+ * for all its pages: a reference to any of them counts for all. Caller
+ * holds the folio lock, and a mapping of the folio is made only under it
+ * (mmap.c); one is undone before its reference goes (after the TLB
+ * flush): so the refcount read first and the mapcount after can count one
+ * reference too many, never one too few. Caller has write-protected the
+ * folio's ptes, then issued a full barrier: the write-protect before the
+ * count, as GUP orders its reference before its recheck of the pte.
  */
-static bool vmmem_page_referenced(struct page *page, int own)
+static bool vmmem_folio_referenced(struct folio *folio, long own)
 {
-	int ref;
+	long ref;
 
-	ref = page_ref_count(page);
+	ref = folio_ref_count(folio);
 	/* The refcount before the mapcount: see above. */
 	smp_rmb();
-	return ref - vmmem_page_mapcount(page) - 1 - own > 0;
+	return ref - vmmem_folio_mapcount(folio) - folio_nr_pages(folio) -
+	       own > 0;
+}
+
+/* The folios of @pages[0, n) in order, each folio's pages adjacent. */
+static unsigned long vmmem_same_folio(struct page **pages, unsigned long n)
+{
+	struct folio *folio = page_folio(pages[0]);
+	unsigned long k;
+
+	for (k = 1; k < n && page_folio(pages[k]) == folio; k++)
+		;
+	return k;
 }
 
 /*
@@ -250,7 +263,7 @@ static void vmmem_dirty_protect_range(struct vmmem_space *s, pgoff_t first,
 static void vmmem_dirty_protect(struct vmmem_space *s, struct vmmem_wp *wp)
 {
 	bool mapped = mapping_mapped(s->inode->i_mapping);
-	unsigned int i, j, run;
+	unsigned int i, j, k, l, run;
 	pgoff_t first, nr;
 	bool killed, kept;
 
@@ -263,8 +276,10 @@ static void vmmem_dirty_protect(struct vmmem_space *s, struct vmmem_wp *wp)
 		nr = wp->pgoffs[i + run - 1] - first + 1;
 		killed = mapped && fatal_signal_pending(current);
 		if (!killed) {
-			for (j = i; j < i + run; j++)
+			for (j = i; j < i + run; j += k) {
+				k = vmmem_same_folio(wp->pages + j, i + run - j);
 				lock_page(wp->pages[j]);
+			}
 			if (mapped)
 				vmmem_dirty_protect_range(s, first, nr,
 							  wp->scratch);
@@ -272,20 +287,26 @@ static void vmmem_dirty_protect(struct vmmem_space *s, struct vmmem_wp *wp)
 		/* What stays dirty: all of it if killed, else what is held. */
 		kept = false;
 		bitmap_zero(wp->scratch, nr);
-		/* The write-protect before the count (vmmem_page_referenced()). */
+		/* The write-protect before the count (vmmem_folio_referenced()). */
 		smp_mb();
-		for (j = i; j < i + run; j++) {
-			if (killed || vmmem_page_referenced(wp->pages[j], 1)) {
-				__set_bit(wp->pgoffs[j] - first, wp->scratch);
-				kept = true;
-			}
+		for (j = i; j < i + run; j += k) {
+			/* Our references: one per page of the folio reported. */
+			k = vmmem_same_folio(wp->pages + j, i + run - j);
+			if (!killed &&
+			    !vmmem_folio_referenced(page_folio(wp->pages[j]), k))
+				continue;
+			for (l = j; l < j + k; l++)
+				__set_bit(wp->pgoffs[l] - first, wp->scratch);
+			kept = true;
 		}
 		if (kept)
 			vmmem_dirty_mark_pgoffs(s, first, wp->scratch, nr);
-		for (j = i; j < i + run; j++) {
+		for (j = i; j < i + run; j += k) {
+			k = vmmem_same_folio(wp->pages + j, i + run - j);
 			if (!killed)
 				unlock_page(wp->pages[j]);
-			put_page(wp->pages[j]);
+			for (l = j; l < j + k; l++)
+				put_page(wp->pages[l]);
 		}
 	}
 	wp->n = 0;
@@ -312,24 +333,35 @@ static int vmmem_dirty_protect_region(struct vmmem_space *s,
 {
 	unsigned long scratch[BITS_TO_LONGS(VMMEM_WP_CHUNK)];
 	bool mapped = mapping_mapped(s->inode->i_mapping);
-	unsigned long done, n, i;
+	unsigned long done, n, i, k;
 
 	if (vmmem_region_user(r) || vmmem_region_ro(r) || !s->harvest_wp)
 		return 0;
 	for (done = 0; done < r->npages; done += n) {
+		pgoff_t pgoff = vmmem_region_pgoff(r) + done;
+
 		if (fatal_signal_pending(current))
 			return -EINTR;
 		n = min(r->npages - done, (unsigned long)VMMEM_WP_CHUNK);
-		for (i = done; i < done + n; i++)
+		for (i = done; i < done + n; i += k) {
+			k = vmmem_same_folio(r->pages + i, done + n - i);
 			lock_page(r->pages[i]);
-		if (mapped)
-			vmmem_dirty_protect_range(s, vmmem_region_pgoff(r) +
-						  done, n, scratch);
-		/* The write-protect before the count (vmmem_page_referenced()). */
+		}
+		/*
+		 * A 2 MiB page's mappings go (the walks below skip 2 MiB
+		 * entries): it is faulted in again a pte at a time.
+		 */
+		if (mapped && PageCompound(r->pages[done]))
+			unmap_mapping_pages(s->inode->i_mapping, pgoff, n,
+					    false);
+		else if (mapped)
+			vmmem_dirty_protect_range(s, pgoff, n, scratch);
+		/* The write-protect before the count (vmmem_folio_referenced()). */
 		smp_mb();
-		for (i = done; i < done + n; i++) {
-			if (vmmem_page_referenced(r->pages[i], 0))
-				vmmem_dirty_set(d, i, 1);
+		for (i = done; i < done + n; i += k) {
+			k = vmmem_same_folio(r->pages + i, done + n - i);
+			if (vmmem_folio_referenced(page_folio(r->pages[i]), 0))
+				vmmem_dirty_set(d, i, k);
 			unlock_page(r->pages[i]);
 		}
 		cond_resched();

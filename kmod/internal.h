@@ -18,6 +18,9 @@
 #error "vmmem keys its trees by 64-bit guest addresses"
 #endif
 
+/* mmap offsets stay below 2^62 so that any off_t and pgoff can hold them. */
+#define VMMEM_MMAP_LIMIT	BIT_ULL(62)
+
 struct mm_struct;
 struct page;
 struct user_struct;
@@ -73,6 +76,7 @@ struct vmmem_region {
 	u64 mmap_offset;	/* VMMEM_NO_MMAP for user-backed regions */
 	u32 id;
 	u32 flags;		/* VMMEM_REGION_* */
+	u32 huge_chunks;	/* 2 MiB folios among its pages */
 	unsigned long npages;
 	struct page **pages;	/* set->pages for kernel-backed regions */
 	struct vmmem_pageset *set;
@@ -91,12 +95,32 @@ struct vmmem_dirty {
 	unsigned long bits[];
 };
 
-/* page_private() of a read-only region's module-allocated pages */
+/*
+ * A kernel-backed region is made of 2 MiB folios where it can be: each
+ * chunk of VMMEM_HUGE_PAGES pages at a multiple of that in the region
+ * (its mmap offset is 2 MiB aligned, region.c), unless the allocator had
+ * none at hand or the huge_pages parameter is off.
+ */
+#define VMMEM_HUGE_ORDER	(PMD_SHIFT - PAGE_SHIFT)
+#define VMMEM_HUGE_PAGES	(1UL << VMMEM_HUGE_ORDER)
+#define VMMEM_HUGE_SIZE		(VMMEM_HUGE_PAGES << PAGE_SHIFT)
+
+extern bool vmmem_huge_pages;
+
+/*
+ * The private field of a read-only region's folios (module-allocated):
+ * the head page's, as a tail page's holds folio metadata.
+ */
 #define VMMEM_PAGE_READONLY	1UL
 
 static inline bool vmmem_page_ro(struct page *page)
 {
-	return page_private(page) == VMMEM_PAGE_READONLY;
+	return page_private(compound_head(page)) == VMMEM_PAGE_READONLY;
+}
+
+static inline void vmmem_page_set_ro(struct page *page)
+{
+	set_page_private(compound_head(page), VMMEM_PAGE_READONLY);
 }
 
 struct vmmem_space {

@@ -37,6 +37,11 @@ unsigned int vmmem_max_regions = 32767;
 module_param_named(max_regions, vmmem_max_regions, uint, 0644);
 MODULE_PARM_DESC(max_regions, "Most regions one open file may hold");
 
+/* Off: regions are made of order-0 pages only (as on a fragmented host). */
+bool vmmem_huge_pages = true;
+module_param_named(huge_pages, vmmem_huge_pages, bool, 0644);
+MODULE_PARM_DESC(huge_pages, "Make regions of 2 MiB pages where possible");
+
 /*
  * Each open file gets an anonymous inode of this pseudo filesystem, whose
  * address_space holds that file's mappings and nobody else's (as DRM does
@@ -77,6 +82,11 @@ static int vmmem_open(struct inode *inode, struct file *file)
 		ret = PTR_ERR(s->inode);
 		goto unpin;
 	}
+	/*
+	 * The mm maps a folio with one PMD only below i_size (6.12's
+	 * finish_fault()): the size is the whole offset space.
+	 */
+	i_size_write(s->inode, VMMEM_MMAP_LIMIT);
 	vmmem_space_init(s);
 	file->f_mapping = s->inode->i_mapping;
 	file->private_data = s;
@@ -155,6 +165,8 @@ static const struct file_operations vmmem_fops = {
 	/* Every argument is a pointer to a fixed-layout struct. */
 	.compat_ioctl	= compat_ptr_ioctl,
 	.mmap		= vmmem_mmap,
+	/* 2 MiB aligned at a 2 MiB aligned offset: huge chunks map huge. */
+	.get_unmapped_area = thp_get_unmapped_area,
 	.llseek		= vmmem_llseek,
 };
 

@@ -20,6 +20,11 @@
  * it holds the lock (dirty.c); nothing is inserted at mmap() time, and
  * fork() copies no pte: the child faults its pages in too.
  *
+ * A region's 2 MiB pages (pin.c) are mapped by the mm with one PMD entry
+ * where the mapping's address and offset allow it (file_operations'
+ * get_unmapped_area aligns the address), except while the region is
+ * dirty-logged: then every page has a pte of its own (vmmem_fault_small()).
+ *
  * Shared mappings are write-notify (page_mkwrite): every page is mapped
  * read-only until its first write, which a read-only region's page never
  * gets (SIGBUS). The mappings of one open file live in its own
@@ -32,6 +37,70 @@
 #include "compat.h"
 #include "internal.h"
 
+static int vmmem_pte_nop(pte_t *pte, unsigned long addr, void *data)
+{
+	return 0;
+}
+
+/*
+ * A page of a logged region gets a pte of its own, never a 2 MiB entry:
+ * the mm maps a 2 MiB page with one entry wherever the PMD is empty
+ * (finish_fault()), writable after one page_mkwrite(), so the PMD gets a
+ * page table first. Caller holds the page lock, under which a dirty-log
+ * start takes a region's 2 MiB entries away (dirty.c): one found here was
+ * made before the start and is about to go, and the fault is retried.
+ */
+static vm_fault_t vmmem_fault_small(struct vm_fault *vmf, bool logged)
+{
+	pmd_t pmd;
+	int ret;
+
+	if (!logged || !PageCompound(vmf->page))
+		return 0;
+	pmd = READ_ONCE(*vmf->pmd);
+	if (pmd_trans_huge(pmd))
+		return VM_FAULT_NOPAGE;
+	if (!pmd_none(pmd))
+		return 0;
+	ret = apply_to_page_range(vmf->vma->vm_mm, vmf->address & PAGE_MASK,
+				  PAGE_SIZE, vmmem_pte_nop, NULL);
+	if (ret)
+		return ret == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_NOPAGE;
+	return 0;
+}
+
+/* Whether offset @pgoff is a page of a region whose log is on. */
+static bool vmmem_pgoff_logged(struct vmmem_space *s, pgoff_t pgoff)
+{
+	struct vmmem_region *r;
+	bool logged;
+	int idx;
+
+	idx = vmmem_read_lock();
+	r = mtree_load(&s->by_pgoff, pgoff);
+	logged = r && READ_ONCE(r->dirty) && !vmmem_region_ro(r);
+	vmmem_read_unlock(idx);
+	return logged;
+}
+
+/* Hands @page (referenced) to the mm, locked: mapped under that lock. */
+static vm_fault_t vmmem_fault_page(struct vm_fault *vmf, struct page *page)
+{
+	struct vmmem_space *s = vmf->vma->vm_file->private_data;
+	vm_fault_t ret;
+
+	vmf->page = page;
+	lock_page(page);
+	ret = vmmem_fault_small(vmf, PageCompound(page) &&
+				vmmem_pgoff_logged(s, vmf->pgoff));
+	if (ret) {
+		unlock_page(page);
+		put_page(page);
+		return ret;
+	}
+	return VM_FAULT_LOCKED;
+}
+
 /* A mapping within one region: the page, whatever became of the region. */
 static vm_fault_t vmmem_region_fault(struct vm_fault *vmf)
 {
@@ -40,9 +109,8 @@ static vm_fault_t vmmem_region_fault(struct vm_fault *vmf)
 
 	if (WARN_ON_ONCE(vmf->pgoff < set->pgoff || i >= set->npages))
 		return VM_FAULT_SIGBUS;
-	vmf->page = set->pages[i];
-	get_page(vmf->page);
-	return 0;
+	get_page(set->pages[i]);
+	return vmmem_fault_page(vmf, set->pages[i]);
 }
 
 /* Another mapping of it (fork(), a split): it holds the pages too. */
@@ -75,8 +143,7 @@ static vm_fault_t vmmem_fault(struct vm_fault *vmf)
 	vmmem_read_unlock(idx);
 	if (!page)
 		return VM_FAULT_SIGBUS;
-	vmf->page = page;
-	return 0;
+	return vmmem_fault_page(vmf, page);
 }
 
 /*
@@ -89,6 +156,8 @@ static vm_fault_t vmmem_page_mkwrite(struct vm_fault *vmf)
 	struct vmmem_space *s = vmf->vma->vm_file->private_data;
 	struct page *page = vmf->page;
 	struct vmmem_region *r;
+	bool logged = false;
+	vm_fault_t ret;
 	int idx;
 
 	if (vmmem_page_ro(page))
@@ -100,10 +169,18 @@ static vm_fault_t vmmem_page_mkwrite(struct vm_fault *vmf)
 	lock_page(page);
 	idx = vmmem_read_lock();
 	r = mtree_load(&s->by_pgoff, vmf->pgoff);
-	if (r)
+	if (r) {
 		vmmem_dirty_mark(r, (vmf->pgoff - vmmem_region_pgoff(r)) <<
 				 PAGE_SHIFT, PAGE_SIZE);
+		logged = READ_ONCE(r->dirty);
+	}
 	vmmem_read_unlock(idx);
+	/* The mm unlocked the page since ->fault: the log may be on now. */
+	ret = vmmem_fault_small(vmf, logged);
+	if (ret) {
+		unlock_page(page);
+		return ret;
+	}
 	return VM_FAULT_LOCKED;
 }
 

@@ -32,6 +32,9 @@
  * OOM killer would pick a bystander. A huge size must also fail quietly.
  */
 #define VMMEM_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+/* A 2 MiB folio only if one is at hand: compaction once, no reclaim loop. */
+#define VMMEM_GFP_HUGE	(GFP_KERNEL_ACCOUNT | __GFP_COMP | __GFP_NORETRY | \
+			 __GFP_NOWARN)
 
 static struct page **vmmem_page_array(unsigned long npages)
 {
@@ -58,10 +61,31 @@ void vmmem_pageset_put(struct vmmem_pageset *set)
 	kvfree(set);
 }
 
+/*
+ * A 2 MiB folio for the chunk at region page @i, or NULL: where the
+ * allocator has none at hand (no reclaim, no retries: order-0 pages do),
+ * the chunk is made of order-0 pages. The region's page array holds a
+ * reference per page, as for order-0 pages, so that nothing else needs to
+ * know: the folio goes with its last.
+ */
+static struct page *vmmem_huge_alloc(struct vmmem_region *r, unsigned long i)
+{
+	struct page *page;
+
+	if (!READ_ONCE(vmmem_huge_pages) || i % VMMEM_HUGE_PAGES ||
+	    r->npages - i < VMMEM_HUGE_PAGES)
+		return NULL;
+	page = alloc_pages(VMMEM_GFP_HUGE | __GFP_ZERO, VMMEM_HUGE_ORDER);
+	if (page)
+		folio_ref_add(page_folio(page), VMMEM_HUGE_PAGES - 1);
+	return page;
+}
+
 int vmmem_pages_alloc(struct vmmem_region *r)
 {
 	struct vmmem_pageset *set;
-	unsigned long i;
+	struct page *page;
+	unsigned long i, j, n;
 
 	if (r->npages > totalram_pages())
 		return -ENOMEM;
@@ -72,19 +96,30 @@ int vmmem_pages_alloc(struct vmmem_region *r)
 	r->set = set;
 	r->pages = set->pages;
 
-	for (i = 0; i < r->npages; i++) {
-		if (!(i % VMMEM_PIN_CHUNK)) {
-			if (fatal_signal_pending(current))
-				goto fail;
-			cond_resched();
-		}
-		/* Zeroed: a guest must not see another tenant's data. */
-		r->pages[i] = alloc_page(VMMEM_GFP | __GFP_ZERO);
-		if (!r->pages[i])
+	for (i = 0; i < r->npages; i += n) {
+		if (fatal_signal_pending(current))
 			goto fail;
+		cond_resched();
+		/* Zeroed: a guest must not see another tenant's data. */
+		page = vmmem_huge_alloc(r, i);
+		if (page) {
+			r->huge_chunks++;
+			for (n = 0; n < VMMEM_HUGE_PAGES; n++)
+				r->pages[i + n] = nth_page(page, n);
+		} else {
+			for (n = 0; n < min(r->npages - i, VMMEM_PIN_CHUNK);
+			     n++) {
+				page = alloc_page(VMMEM_GFP | __GFP_ZERO);
+				if (!page) {
+					i += n;
+					goto fail;
+				}
+				r->pages[i + n] = page;
+			}
+		}
 		/* Mappings keep it read-only, even after the region goes. */
-		if (vmmem_region_ro(r))
-			set_page_private(r->pages[i], VMMEM_PAGE_READONLY);
+		for (j = i; vmmem_region_ro(r) && j < i + n; j++)
+			vmmem_page_set_ro(r->pages[j]);
 	}
 	set->npages = r->npages;
 	return 0;

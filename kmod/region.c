@@ -22,9 +22,6 @@
 
 #include "internal.h"
 
-/* mmap offsets stay below 2^62 so that any off_t and pgoff can hold them. */
-#define VMMEM_MMAP_LIMIT	BIT_ULL(62)
-
 void vmmem_space_init(struct vmmem_space *s)
 {
 	mutex_init(&s->lock);
@@ -110,10 +107,13 @@ static int vmmem_table_insert(struct vmmem_space *s, struct vmmem_region *r,
 	if (mt_find(&s->by_gpa, &index, vmmem_region_last(r)))
 		return -EEXIST;
 	if (!vmmem_region_user(r)) {
+		/* A region with room for a 2 MiB page starts at a 2 MiB one. */
+		if (r->size >= VMMEM_HUGE_SIZE)
+			mmap_end = round_up(mmap_end, VMMEM_HUGE_SIZE);
+		r->mmap_offset = mmap_end;
 		if (check_add_overflow(mmap_end, r->size, &mmap_end) ||
 		    mmap_end > VMMEM_MMAP_LIMIT)
 			return -ENOSPC;
-		r->mmap_offset = s->mmap_end;
 		r->set->pgoff = vmmem_region_pgoff(r);
 	}
 
@@ -321,6 +321,7 @@ static void vmmem_region_info(const struct vmmem_region *r,
 	info->flags = vmmem_region_flags(r);
 	info->backing = vmmem_region_user(r) ? VMMEM_BACKING_USER :
 					       VMMEM_BACKING_KERNEL;
+	info->huge_chunks = r->huge_chunks;
 }
 
 /*

@@ -25,14 +25,6 @@
 #define GPA		0x1000000ULL
 #define NP		64
 
-static int track(int fd, __u32 op, __u64 gpa, __u64 len)
-{
-	struct vmmem_dirty_track t = { .guest_addr = gpa, .len = len,
-				       .op = op };
-
-	return ioctl(fd, VMMEM_DIRTY_TRACK, &t) ? -errno : (int)t.regions;
-}
-
 /*
  * Harvests [GPA, GPA + @n pages) and lists the dirty pages in @out
  * ("3 9 10 "); "error: ..." if the harvest fails.
@@ -96,7 +88,7 @@ TEST_F(pin, a_pin_taken_before_start_is_reported_while_held_and_once_after)
 	char list[256];
 
 	ASSERT_EQ(0, stall_pin(&self->p, self->m + 3 * PG, 0x33));
-	ASSERT_EQ(1, track(self->fd, VMMEM_DIRTY_START, GPA, NP * PG));
+	ASSERT_EQ(1, dirty_track(self->fd, VMMEM_DIRTY_START, GPA, NP * PG));
 	EXPECT_STREQ("3 ", DIRTY(self->fd, NP));
 	EXPECT_STREQ("3 ", DIRTY(self->fd, NP));
 	ASSERT_EQ(PG, stall_unpin(&self->p));
@@ -110,11 +102,11 @@ TEST_F(pin, a_pin_held_across_stop_and_start_is_reported)
 {
 	char list[256];
 
-	ASSERT_EQ(1, track(self->fd, VMMEM_DIRTY_START, GPA, NP * PG));
+	ASSERT_EQ(1, dirty_track(self->fd, VMMEM_DIRTY_START, GPA, NP * PG));
 	ASSERT_EQ(0, stall_pin(&self->p, self->m + 5 * PG, 0x55));
 	EXPECT_STREQ("5 ", DIRTY(self->fd, NP));
-	ASSERT_EQ(1, track(self->fd, VMMEM_DIRTY_STOP, GPA, NP * PG));
-	ASSERT_EQ(1, track(self->fd, VMMEM_DIRTY_START, GPA, NP * PG));
+	ASSERT_EQ(1, dirty_track(self->fd, VMMEM_DIRTY_STOP, GPA, NP * PG));
+	ASSERT_EQ(1, dirty_track(self->fd, VMMEM_DIRTY_START, GPA, NP * PG));
 	EXPECT_STREQ("5 ", DIRTY(self->fd, NP));
 	ASSERT_EQ(PG, stall_unpin(&self->p));
 	EXPECT_STREQ("5 ", DIRTY(self->fd, NP));
@@ -129,7 +121,7 @@ TEST_F(pin, a_pin_that_outlived_its_mapping_is_reported)
 	ASSERT_EQ(0, stall_pin(&self->p, self->m + 7 * PG, 0x77));
 	ASSERT_EQ(0, munmap(self->m, NP * PG));
 	self->m = MAP_FAILED;
-	ASSERT_EQ(1, track(self->fd, VMMEM_DIRTY_START, GPA, NP * PG));
+	ASSERT_EQ(1, dirty_track(self->fd, VMMEM_DIRTY_START, GPA, NP * PG));
 	EXPECT_STREQ("7 ", DIRTY(self->fd, NP));
 	ASSERT_EQ(PG, stall_unpin(&self->p));
 	EXPECT_STREQ("7 ", DIRTY(self->fd, NP));
@@ -170,8 +162,8 @@ TEST(a_page_with_1100_mappings_is_reported_once_per_write)
 	EXPECT_STREQ("0 ", DIRTY(fd, 1));
 	EXPECT_STREQ("", DIRTY(fd, 1));
 	/* and START does not take them for a pin either */
-	ASSERT_EQ(1, track(fd, VMMEM_DIRTY_STOP, GPA, PG));
-	ASSERT_EQ(1, track(fd, VMMEM_DIRTY_START, GPA, PG));
+	ASSERT_EQ(1, dirty_track(fd, VMMEM_DIRTY_STOP, GPA, PG));
+	ASSERT_EQ(1, dirty_track(fd, VMMEM_DIRTY_START, GPA, PG));
 	EXPECT_STREQ("", DIRTY(fd, 1));
 	for (i = 0; i < MANY_MAPS; i++)
 		munmap(maps[i], PG);
@@ -279,8 +271,20 @@ TEST_F_TIMEOUT(race, a_pin_taken_during_a_harvest_is_reported, 120)
 
 /* --- O_DIRECT reads in flight ----------------------------------------- */
 
+/* Whether page @page of the region is dirty, cleared or not (PEEK). */
+static bool page_peeked(int fd, unsigned long page)
+{
+	__u64 bmp[NP / 64];
+	struct vmmem_dirty_harvest h = { .guest_addr = GPA, .len = NP * PG,
+					 .buf = ptr2u(bmp),
+					 .flags = VMMEM_DIRTY_PEEK };
+
+	return !ioctl(fd, VMMEM_DIRTY_HARVEST, &h) &&
+	       bmp[page / 64] >> (page % 64) & 1;
+}
+
 #define IMG_BLOCKS	64
-#define DELAY_MS	400	/* each read's time in flight */
+#define DELAY_MS	1000	/* each read's time in flight */
 #define DIO_PAGES	4	/* per read */
 
 FIXTURE(dio) {
@@ -370,7 +374,9 @@ TEST_F_TIMEOUT(dio, a_read_in_flight_across_a_harvest_is_reported_after, 60)
 	/* image blocks 8..11 to pages 20..23 */
 	ASSERT_EQ(0, blk_read_start(&r, self->m + 20 * PG, DIO_PAGES * PG,
 				    8 * PG));
-	usleep(DELAY_MS * 1000 / 4);
+	/* In flight once its pages are taken (their write faults log them). */
+	for (i = 0; i < DELAY_MS / 10 && !page_peeked(self->fd, 23); i++)
+		usleep(5000);
 	EXPECT_STREQ("20 21 22 23 ", DIRTY(self->fd, NP));
 	ASSERT_EQ(DIO_PAGES * PG, blk_read_wait(&r));
 	for (i = 0; i < DIO_PAGES; i++) {

@@ -34,14 +34,6 @@
 #define NU		16
 #define SPAN		(GPA_K2 + NK2 * PG - GPA_K)
 
-static int track(int fd, __u32 op, __u64 gpa, __u64 len)
-{
-	struct vmmem_dirty_track t = { .guest_addr = gpa, .len = len,
-				       .op = op };
-
-	return ioctl(fd, VMMEM_DIRTY_TRACK, &t) ? -errno : (int)t.regions;
-}
-
 /* Harvest [gpa, gpa + npages) into @bits (one byte a page); dirty count. */
 static long harvest(int fd, __u64 gpa, unsigned int npages,
 		    unsigned char *bits, __u32 flags)
@@ -121,8 +113,8 @@ FIXTURE_SETUP(dl)
 	ASSERT_EQ(0, vm_add(self->fd, GPA_K2, NK2 * PG, 0, 0, &self->k2));
 	ASSERT_EQ(0, vm_add(self->fd, GPA_U, NU * PG, ptr2u(self->umem), 0,
 			    &self->u));
-	ASSERT_EQ(2, track(self->fd, VMMEM_DIRTY_START, GPA_K, SPAN));
-	ASSERT_EQ(1, track(self->fd, VMMEM_DIRTY_START, GPA_U, NU * PG));
+	ASSERT_EQ(2, dirty_track(self->fd, VMMEM_DIRTY_START, GPA_K, SPAN));
+	ASSERT_EQ(1, dirty_track(self->fd, VMMEM_DIRTY_START, GPA_U, NU * PG));
 }
 
 FIXTURE_TEARDOWN(dl)
@@ -254,7 +246,7 @@ TEST_F(dl, a_user_region_logs_vmmem_writes_and_marks)
 
 	ASSERT_EQ(0, vm_write(self->fd, GPA_U + 2 * PG, &v, 1, 0, NULL));
 	self->umem[4 * PG] = 2;
-	ASSERT_EQ(1, track(self->fd, VMMEM_DIRTY_MARK, GPA_U + 5 * PG, PG));
+	ASSERT_EQ(1, dirty_track(self->fd, VMMEM_DIRTY_MARK, GPA_U + 5 * PG, PG));
 	ASSERT_EQ(2, harvest(self->fd, GPA_U, NU, bits, 0));
 	EXPECT_STREQ("2 5 ", dirty_list(bits, NU, list, sizeof(list)));
 }
@@ -403,7 +395,7 @@ TEST_F(dl, stop_leaves_mappings_writable_and_logs_nothing)
 	ASSERT_EQ(0, vm_find(self->fd, GPA_K, &info));
 	EXPECT_TRUE(info.flags & VMMEM_REGION_DIRTY_LOG);
 	m[2 * PG] = 1;
-	ASSERT_EQ(2, track(self->fd, VMMEM_DIRTY_STOP, GPA_K, SPAN));
+	ASSERT_EQ(2, dirty_track(self->fd, VMMEM_DIRTY_STOP, GPA_K, SPAN));
 	ASSERT_EQ(0, vm_find(self->fd, GPA_K, &info));
 	EXPECT_FALSE(info.flags & VMMEM_REGION_DIRTY_LOG);
 	m[2 * PG] = 2;
@@ -411,7 +403,7 @@ TEST_F(dl, stop_leaves_mappings_writable_and_logs_nothing)
 	ASSERT_EQ(0, vm_write(self->fd, GPA_K + 4 * PG, &v, 1, 0, NULL));
 	EXPECT_STREQ("", DIRTY(self));
 	/* and again: every page clean */
-	ASSERT_EQ(2, track(self->fd, VMMEM_DIRTY_START, GPA_K, SPAN));
+	ASSERT_EQ(2, dirty_track(self->fd, VMMEM_DIRTY_START, GPA_K, SPAN));
 	EXPECT_STREQ("", DIRTY(self));
 	m[3 * PG] = 4;
 	EXPECT_STREQ("3 ", DIRTY(self));
@@ -587,7 +579,7 @@ TEST(a_read_only_regions_mapping_does_not_stop_the_next_ones_protection)
 	mw = map_file(fd, w.mmap_offset, NRW, PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, mw);
 	mw[0] = 1;
-	ASSERT_LE(0, track(fd, VMMEM_DIRTY_MARK, 0, 1ULL << 30));
+	ASSERT_LE(0, dirty_track(fd, VMMEM_DIRTY_MARK, 0, 1ULL << 30));
 	ASSERT_LE(NRW, harvest_bmp(fd, 0, GRW + NRW * PG, bmp, 0));
 	EXPECT_EQ(1, bit(bmp, GRW / PG));
 	for (round = 0; round < 2; round++) {
@@ -912,8 +904,8 @@ TEST_F_TIMEOUT(mpg, a_write_after_a_harvest_racing_mprotect_is_logged, 120)
 			if (!lost++)
 				first = it;
 			/* heal: START write-protects the region again */
-			ASSERT_EQ(1, track(fd, VMMEM_DIRTY_STOP, MP_GB, PG));
-			ASSERT_EQ(1, track(fd, VMMEM_DIRTY_START, MP_GB, PG));
+			ASSERT_EQ(1, dirty_track(fd, VMMEM_DIRTY_STOP, MP_GB, PG));
+			ASSERT_EQ(1, dirty_track(fd, VMMEM_DIRTY_START, MP_GB, PG));
 		}
 	}
 	EXPECT_EQ(0, lost) TH_LOG("%d of %d writes after a harvest not logged (the first in iteration %d)",
@@ -986,7 +978,7 @@ TEST(writes_after_a_start_that_raced_a_write_fault_are_logged)
 		while (now_sec() < spin)
 			;
 		i0 = sr.pos;
-		ASSERT_EQ(1, track(fd, VMMEM_DIRTY_START, SR_GPA,
+		ASSERT_EQ(1, dirty_track(fd, VMMEM_DIRTY_START, SR_GPA,
 				   SR_PAGES * PG));
 		/* the write that raced START is one of [i0 - 1, i2] */
 		i2 = sr.pos + 1;
@@ -1010,7 +1002,7 @@ TEST(writes_after_a_start_that_raced_a_write_fault_are_logged)
 				}
 				break;
 			}
-		ASSERT_EQ(1, track(fd, VMMEM_DIRTY_STOP, SR_GPA,
+		ASSERT_EQ(1, dirty_track(fd, VMMEM_DIRTY_STOP, SR_GPA,
 				   SR_PAGES * PG));
 		sr.pause = false;
 		while (sr.paused)

@@ -843,6 +843,142 @@ TEST_F_TIMEOUT(mem, precopy_of_a_running_guest_ends_with_an_exact_copy, 120)
 	free(now);
 }
 
+/* --- 2 MiB pages ---------------------------------------------------------- */
+
+#define HUGE_GPA	0x400000ULL		/* 2 MiB aligned */
+#define HUGE_SIZE	(8ULL << 20)
+
+/* KVM's statistic @name of the VM (KVM_GET_STATS_FD), or -1. */
+static long kvm_vm_stat(struct kguest *g, const char *name)
+{
+	struct kvm_stats_header h;
+	struct kvm_stats_desc *d;
+	size_t dsize;
+	long val = -1;
+	uint64_t v;
+	uint32_t i;
+	int fd = ioctl(g->vm, KVM_GET_STATS_FD, NULL);
+
+	if (fd < 0 || pread(fd, &h, sizeof(h), 0) != sizeof(h)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	dsize = sizeof(*d) + h.name_size;
+	d = malloc(dsize);
+	for (i = 0; d && i < h.num_desc; i++) {
+		if (pread(fd, d, dsize, h.desc_offset + i * dsize) != dsize)
+			break;
+		if (strcmp(d->name, name))
+			continue;
+		if (pread(fd, &v, 8, h.data_offset + d->offset) == 8)
+			val = v;
+		break;
+	}
+	free(d);
+	close(fd);
+	return val;
+}
+
+/* Writes a dword to each page of [gpa, gpa + pages), then OUT @tag. */
+static void g_touch_pages(struct asm32 *a, uint32_t gpa, uint32_t pages,
+			  uint32_t tag)
+{
+	static const uint8_t body[] = {
+		0x89, 0xc8,			/* loop: mov eax, ecx */
+		0xc1, 0xe0, 0x0c,		/* shl eax, 12 */
+		0x89, 0x88,			/* mov [eax + imm32], ecx */
+	};
+	unsigned int loop;
+
+	emit8(a, 0xb9);				/* mov ecx, 0 */
+	emit32(a, 0);
+	loop = a->n;
+	emit(a, body, sizeof(body));
+	emit32(a, gpa);
+	emit8(a, 0x41);				/* inc ecx */
+	emit8(a, 0x81);				/* cmp ecx, imm32 */
+	emit8(a, 0xf9);
+	emit32(a, pages);
+	emit8(a, 0x75);				/* jne loop */
+	emit8(a, (uint8_t)(loop - (a->n + 1)));
+	g_out(a, tag);
+}
+
+/*
+ * KVM maps a guest on vmmem's 2 MiB pages with 2 MiB entries, with 4 KiB
+ * ones while vmmem logs the region (and the log sees every page the
+ * guest writes), and with 2 MiB again once the VMM maps the memory anew
+ * after DIRTY_STOP. With the module's huge_pages off: 4 KiB throughout.
+ */
+TEST_F_TIMEOUT(mem, a_guest_on_2m_pages_is_mapped_2m_and_4k_while_logged, 120)
+{
+	const uint32_t pages = HUGE_SIZE / PG;
+	static uint64_t bmp[HUGE_SIZE / PG / 64];
+	struct asm32 a = { .n = 0 };
+	long want2m, p2m, p4k;
+	struct gmem *m;
+	char param[8] = "";
+	int64_t n;
+	void *again;
+	unsigned int i;
+
+	if (variant->memfd)
+		SKIP(return, "user-backed: its pages are the owner's");
+	read_file_str("/sys/module/vmmem/parameters/huge_pages", param,
+		      sizeof(param));
+	/* at least 90 % of what the guest touched, in 2 MiB entries */
+	want2m = param[0] == 'Y' ? (HUGE_SIZE / (2 << 20)) * 9 / 10 : 0;
+	vmm_mem(_metadata, &self->v, false, RAM_GPA, RAM_SIZE, 0, NULL, 0, 0);
+	m = vmm_mem(_metadata, &self->v, false, HUGE_GPA, HUGE_SIZE, 0, NULL,
+		    0, 0);
+	ASSERT_EQ(param[0] == 'Y' ? HUGE_SIZE >> 21 : 0, m->info.huge_chunks);
+	for (i = 1; i <= 3; i++)
+		g_touch_pages(&a, HUGE_GPA, pages, i);
+	g_hlt(&a);
+	vmm_load(_metadata, &self->v, &a);
+
+	ASSERT_EQ(1, run_out(_metadata, &self->v));
+	p2m = kvm_vm_stat(&self->v.g, "pages_2m");
+	p4k = kvm_vm_stat(&self->v.g, "pages_4k");
+	ksft_print_msg("huge: pages_2m %ld, pages_4k %ld\n", p2m, p4k);
+	ASSERT_LE(0, p2m) TH_LOG("no pages_2m in KVM's statistics");
+	if (want2m) {
+		EXPECT_LE(want2m, p2m);
+	} else {
+		EXPECT_EQ(0, p2m);
+	}
+
+	ASSERT_EQ(1, vmmem_dirty_start(self->v.vm, HUGE_GPA, HUGE_SIZE));
+	ASSERT_EQ(2, run_out(_metadata, &self->v));
+	p2m = kvm_vm_stat(&self->v.g, "pages_2m");
+	p4k = kvm_vm_stat(&self->v.g, "pages_4k");
+	ksft_print_msg("logged: pages_2m %ld, pages_4k %ld\n", p2m, p4k);
+	EXPECT_EQ(0, p2m);
+	EXPECT_LE(pages, p4k);
+	n = vmmem_get_and_reset(self->v.vm, HUGE_GPA, HUGE_SIZE, bmp);
+	EXPECT_EQ(pages, n);
+
+	/* a new mapping at the memslot's address: huge again */
+	ASSERT_EQ(1, vmmem_dirty_stop(self->v.vm, HUGE_GPA, HUGE_SIZE));
+	again = mmap(m->hva, HUGE_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_FIXED, vmmem_fd(self->v.vm),
+		     m->info.mmap_offset);
+	ASSERT_EQ(m->hva, again);
+	ASSERT_EQ(3, run_out(_metadata, &self->v));
+	p2m = kvm_vm_stat(&self->v.g, "pages_2m");
+	p4k = kvm_vm_stat(&self->v.g, "pages_4k");
+	ksft_print_msg("after stop: pages_2m %ld, pages_4k %ld\n", p2m, p4k);
+	if (want2m) {
+		EXPECT_LE(want2m, p2m);
+	} else {
+		EXPECT_EQ(0, p2m);
+	}
+	for (i = 0; i < pages; i += 511)
+		EXPECT_EQ(i, read32(_metadata, &self->v, HUGE_GPA + i * PG));
+	run_hlt(_metadata, &self->v);
+}
+
 /* removal: as mem, with the baseline of a leak check taken first. */
 FIXTURE(removal) {
 	struct vmm v;

@@ -751,7 +751,7 @@ TEST_F(region, list_reports_every_field)
 	ASSERT_EQ(k.id, arr[0].id);
 	ASSERT_EQ(0, arr[0].flags);
 	ASSERT_EQ(VMMEM_BACKING_KERNEL, arr[0].backing);
-	ASSERT_EQ(0, arr[0].reserved);
+	ASSERT_EQ(0, arr[0].huge_chunks);
 
 	ASSERT_EQ(0x200000, arr[1].guest_addr);
 	ASSERT_EQ(PG, arr[1].size);
@@ -760,7 +760,7 @@ TEST_F(region, list_reports_every_field)
 	ASSERT_EQ(ro.id, arr[1].id);
 	ASSERT_EQ(VMMEM_REGION_READONLY, arr[1].flags);
 	ASSERT_EQ(VMMEM_BACKING_KERNEL, arr[1].backing);
-	ASSERT_EQ(0, arr[1].reserved);
+	ASSERT_EQ(0, arr[1].huge_chunks);
 
 	ASSERT_EQ(0x300000, arr[2].guest_addr);
 	ASSERT_EQ(2 * PG, arr[2].size);
@@ -769,7 +769,7 @@ TEST_F(region, list_reports_every_field)
 	ASSERT_EQ(u.id, arr[2].id);
 	ASSERT_EQ(0, arr[2].flags);
 	ASSERT_EQ(VMMEM_BACKING_USER, arr[2].backing);
-	ASSERT_EQ(0, arr[2].reserved);
+	ASSERT_EQ(0, arr[2].huge_chunks);
 }
 
 TEST_F(region, list_unmapped_array_is_efault)
@@ -802,7 +802,7 @@ TEST_F(region, find_first_and_last_byte_returns_the_region)
 	ASSERT_EQ(a.id, info.id);
 	ASSERT_EQ(VMMEM_REGION_READONLY, info.flags);
 	ASSERT_EQ(VMMEM_BACKING_KERNEL, info.backing);
-	ASSERT_EQ(0, info.reserved);
+	ASSERT_EQ(0, info.huge_chunks);
 	memset(&info, 0, sizeof(info));
 	ASSERT_EQ(0, vm_find(self->fd, GPA + SIZE - 1, &info));
 	ASSERT_EQ(a.id, info.id);

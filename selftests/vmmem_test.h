@@ -215,6 +215,15 @@ static inline bool all_bytes(const void *buf, size_t len, unsigned char c)
 	return true;
 }
 
+/* DIRTY_START, _STOP or _MARK: the regions it covered, or -errno. */
+static inline int dirty_track(int fd, __u32 op, __u64 gpa, __u64 len)
+{
+	struct vmmem_dirty_track t = { .guest_addr = gpa, .len = len,
+				       .op = op };
+
+	return ioctl(fd, VMMEM_DIRTY_TRACK, &t) ? -errno : (int)t.regions;
+}
+
 /* --- text files in /proc and /sys --------------------------------------- */
 
 static inline int read_file_str(const char *path, char *buf, size_t len)

@@ -198,6 +198,7 @@ int vmmem_add_region(struct vmmem *vm, uint64_t gpa, uint64_t size,
 		.user_addr = (uintptr_t)user_addr,
 		.flags = flags,
 	};
+	struct vmmem_region_find find = { .guest_addr = gpa };
 	int ret;
 
 	ret = xioctl(vm->fd, VMMEM_ADD_REGION, &add);
@@ -213,6 +214,10 @@ int vmmem_add_region(struct vmmem *vm, uint64_t gpa, uint64_t size,
 		out->flags = flags;
 		out->backing = user_addr ? VMMEM_BACKING_USER :
 					   VMMEM_BACKING_KERNEL;
+		/* How it was made (huge_chunks): if it is still there. */
+		if (!ioctl(vm->fd, VMMEM_FIND_REGION, &find) &&
+		    find.region.id == add.id)
+			out->huge_chunks = find.region.huge_chunks;
 	}
 	return 0;
 }

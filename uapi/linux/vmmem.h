@@ -118,7 +118,17 @@ struct vmmem_region_add {
  * @id:          (out) region id
  * @flags:       (out) VMMEM_REGION_* flags
  * @backing:     (out) VMMEM_BACKING_*
- * @reserved:    (out) zero
+ * @huge_chunks: (out) how many 2 MiB chunks of a kernel-backed region are
+ *               one 2 MiB page each (0 for user-backed regions). A
+ *               kernel-backed region of 2 MiB or more gets a 2 MiB aligned
+ *               @mmap_offset, and each whole 2 MiB of it from its start is
+ *               made of one 2 MiB page where the host has one free (else,
+ *               and for the rest, of 4 KiB pages): a shared mapping at a
+ *               2 MiB aligned address (mmap() picks one) maps such a chunk
+ *               with one page-table entry, and KVM maps it for its guest
+ *               with one 2 MiB entry where the guest address is 2 MiB
+ *               aligned too. Not while the region is dirty-logged: see
+ *               VMMEM_DIRTY_TRACK.
  */
 struct vmmem_region_info {
 	__u64 guest_addr;
@@ -128,7 +138,7 @@ struct vmmem_region_info {
 	__u32 id;
 	__u32 flags;
 	__u32 backing;
-	__u32 reserved;
+	__u32 huge_chunks;
 };
 
 /* Remove by (guest_addr, size), which must match a region exactly. */
