@@ -135,11 +135,12 @@ static int print_region(const struct vmmem_region_info *r, void *arg)
 	if (r->mmap_offset != VMMEM_NO_MMAP)
 		snprintf(off, sizeof(off), "0x%" PRIx64, (uint64_t)r->mmap_offset);
 	printf("  %4u  0x%012" PRIx64 "-0x%012" PRIx64 "  %8" PRIu64
-	       " KiB  %-6s  %-2s  %s\n", r->id, (uint64_t)r->guest_addr,
+	       " KiB  %-6s  %-2s  %4u  %s\n", r->id, (uint64_t)r->guest_addr,
 	       (uint64_t)(r->guest_addr + r->size - 1),
 	       (uint64_t)r->size >> 10,
 	       r->backing == VMMEM_BACKING_USER ? "user" : "kernel",
-	       r->flags & VMMEM_REGION_READONLY ? "ro" : "rw", off);
+	       r->flags & VMMEM_REGION_READONLY ? "ro" : "rw",
+	       r->huge_chunks, off);
 	return 0;
 }
 
@@ -253,9 +254,9 @@ int main(int argc, char **argv)
 	if (high)
 		add_region(vm, "high RAM", HIGH_GPA, high, NULL, 0, NULL);
 
-	printf("vmmem API %d, regions:\n  %4s  %-29s  %12s  %-6s  %-2s  %s\n",
+	printf("vmmem API %d, regions:\n  %4s  %-29s  %12s  %-6s  %-2s  %4s  %s\n",
 	       VMMEM_API_VERSION, "id", "guest range", "size", "back", "",
-	       "mmap offset");
+	       "2M", "mmap offset");
 	expect(vmmem_for_each_region(vm, print_region, NULL), 0, "list");
 	expect(vmmem_regions(vm, NULL, 0), high ? 4 : 3, "region count");
 	expect(vmmem_last_addr(vm, &last), 0, "last_addr");

@@ -102,7 +102,7 @@ struct vmmem_dirty {
  * none at hand or the huge_pages parameter is off.
  */
 #define VMMEM_HUGE_ORDER	(PMD_SHIFT - PAGE_SHIFT)
-#define VMMEM_HUGE_PAGES	(1UL << VMMEM_HUGE_ORDER)
+#define VMMEM_HUGE_PAGES	BIT(VMMEM_HUGE_ORDER)
 #define VMMEM_HUGE_SIZE		(VMMEM_HUGE_PAGES << PAGE_SHIFT)
 
 extern bool vmmem_huge_pages;

@@ -98,6 +98,28 @@ static void add_ram(struct vmm *v, uint64_t gpa, uint64_t size)
 	r->fd_offset = sh.fd >= 0 ? sh.mmap_offset : 0;
 }
 
+/*
+ * After a dirty log: our mappings of module-allocated RAM again, over
+ * themselves (KVM's memslots keep their addresses). Logging gave them
+ * page tables of 4 KiB entries, which stay until the mapping goes; a new
+ * mapping maps the region's 2 MiB pages with 2 MiB entries again, and
+ * KVM its guest with them.
+ */
+void ram_remap(struct vmm *v)
+{
+	unsigned int i;
+
+	for (i = 0; v->backing == RAM_KERNEL && i < v->nram; i++) {
+		struct ram *r = &v->ram[i];
+
+		if (mmap(r->host, r->size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED, r->fd,
+			 (off_t)r->fd_offset) == MAP_FAILED)
+			die("mmap RAM at 0x%" PRIx64 " again: %s", r->gpa,
+			    strerror(errno));
+	}
+}
+
 /* Low RAM up to @low_max (page-aligned), the rest at 4 GiB. */
 void ram_setup(struct vmm *v, uint64_t size, uint64_t low_max)
 {
@@ -139,11 +161,12 @@ static int print_region(const struct vmmem_region_info *r, void *arg)
 		snprintf(off, sizeof(off), "0x%" PRIx64,
 			 (uint64_t)r->mmap_offset);
 	printf("vmm:   %4u  0x%09" PRIx64 "-0x%09" PRIx64 "  %7" PRIu64
-	       " MiB  %-6s  %s  %s\n", r->id, (uint64_t)r->guest_addr,
+	       " MiB  %-6s  %s  %4u  %s\n", r->id, (uint64_t)r->guest_addr,
 	       (uint64_t)(r->guest_addr + r->size - 1),
 	       (uint64_t)r->size >> 20,
 	       r->backing == VMMEM_BACKING_USER ? "user" : "kernel",
-	       r->flags & VMMEM_REGION_READONLY ? "ro" : "rw", off);
+	       r->flags & VMMEM_REGION_READONLY ? "ro" : "rw",
+	       r->huge_chunks, off);
 	return 0;
 }
 
@@ -152,7 +175,7 @@ void ram_print(struct vmm *v)
 {
 	printf("vmm: guest RAM (%s), vmmem API %d, regions:\n",
 	       backing_name[v->backing], vmmem_api_version(v->vm));
-	printf("vmm:     id  guest range                   size  back    rw  mmap offset\n");
+	printf("vmm:     id  guest range                   size  back    rw    2M  mmap offset\n");
 	vmmem_for_each_region(v->vm, print_region, NULL);
 }
 

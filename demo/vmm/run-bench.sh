@@ -18,12 +18,23 @@ VM_OUT=build/vmm/bench-vm VM_TIMEOUT=${VM_TIMEOUT:-$((300 + 60 * rounds))} \
 	echo "vmmem-vmm in the $rel test VM (QEMU TCG, nested KVM), $(date -u '+%Y-%m-%d %H:%M UTC')"
 	awk '
 	/^VMM-BENCH boot / { n[$3]++; s[$3] += $5; v[$3] = v[$3] " " $5 }
+	/^VMM-BENCH mem-/ { k = $2 " " $3; mn[k]++; ms[k] += $5; mv[k] = mv[k] " " $5 }
 	/^VMM-BENCH disk / { mb[$3, $4] = $5; io[$3, $4] = $7 }
 	/^VMM-BENCH-ERROR/ { print; err = 1 }
 	END {
 		for (r in n) printf "boot to /init, %-6s RAM: mean %.2f s over%s\n", r, s[r] / n[r], v[r]
 		if (n["kernel"] && n["anon"])
-			printf "boot ratio vmmem/anon: %.2f (target <= 1.05)\n", (s["kernel"] / n["kernel"]) / (s["anon"] / n["anon"])
+			printf "boot ratio vmmem/anon: %.2f (target <= 1.02)\n", (s["kernel"] / n["kernel"]) / (s["anon"] / n["anon"])
+		if (n["kernel4k"] && n["anon"])
+			printf "boot ratio vmmem 4 KiB pages/anon: %.2f\n", (s["kernel4k"] / n["kernel4k"]) / (s["anon"] / n["anon"])
+		for (k in mn) printf "guest %-16s: mean %.1f over%s\n", k, ms[k] / mn[k], mv[k]
+		split("kernel kernel4k", rr, " ")
+		for (j = 1; j <= 2; j++) {
+			a = "mem-rand " rr[j]; b = "mem-rand anon"; c = "mem-seq " rr[j]; d = "mem-seq anon"
+			if (mn[a] && mn[b] && mn[c] && mn[d])
+				printf "guest memory %s/anon: random read time %.2f, sequential throughput %.2f (targets: <= 1.02, >= 0.98)\n", rr[j],
+					(ms[a] / mn[a]) / (ms[b] / mn[b]), (ms[c] / mn[c]) / (ms[d] / mn[d])
+		}
 		split("a a-pread b", d, " ")
 		for (i = 1; i <= 3; i++)
 			printf "disk %-7s seq 1 MiB %7.1f MiB/s, rand 4 KiB %6d IOPS\n", d[i], mb[d[i], "seq-1M"], io[d[i], "rand-4K"]

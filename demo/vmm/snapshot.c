@@ -591,6 +591,7 @@ static void *saver(void *arg)
 		written += pages * PAGE_SIZE;
 		for (i = 0; i < v->nram; i++)
 			vmmem_dirty_stop(v->vm, v->ram[i].gpa, v->ram[i].size);
+		ram_remap(v);
 		if (v->backing != RAM_KERNEL)
 			kvm_log(v, false);
 	} else {

@@ -220,6 +220,7 @@ void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...);
 void ram_setup(struct vmm *v, uint64_t size, uint64_t low_max);
 void ram_add_memslots(struct vmm *v);
 void ram_print(struct vmm *v);
+void ram_remap(struct vmm *v);
 unsigned int ram_e820(struct vmm *v, struct boot_e820_entry *e,
 		      unsigned int max);
 uint64_t ram_low_end(struct vmm *v);

@@ -482,7 +482,14 @@ struct vmmem_fd_io {
  *    reference lasts, and by one more after. Mappings are counted: a page
  *    with many mappings is reported once per write. A write through such a
  *    reference after the last harvest is in no copy: the last round of a
- *    migration comes after the writers stop, I/O in flight included.
+ *    migration comes after the writers stop, I/O in flight included. A
+ *    2 MiB page (@huge_chunks) has one count for its 512 pages: a
+ *    reference to any keeps dirty those of them reported with it, and
+ *    START starts all of them dirty.
+ *  - A logged region's 2 MiB pages are mapped with 4 KiB entries: START
+ *    unmaps their 2 MiB ones, and mappings keep the 4 KiB page tables
+ *    after STOP, until they are made again (mmap(MAP_FIXED) over
+ *    themselves): then 2 MiB again.
  *  - For user-backed regions vmmem sees only its own writes: writes
  *    through the owner's mappings of that memory must be marked with
  *    VMMEM_DIRTY_MARK.
