@@ -132,6 +132,7 @@ END {
 	target("libvmmem lookup, 512 regions", 1, "<= 1x vm-memory find_region")
 	su = "setup" SUBSEP "setup" SUBSEP 268435456 SUBSEP
 	add(su "kernel", su "floor", "module-allocated")
+	add(su "kernel-4k", su "floor", "module-allocated, 4 KiB pages")
 	add(su "anon", su "floor", "anonymous memory, pinned")
 	add(su "memfd", su "memfd-populate", "memfd, pinned, vs MAP_POPULATE of a memfd")
 	target("region set-up, per GiB", 1.2, "<= 1.2x mmap(MAP_POPULATE) of the same memory")
@@ -171,8 +172,8 @@ END {
 	# Set-up of 256 MiB, scaled to a GiB.
 	t4 = "## Region set-up, scaled from 256 MiB to 1 GiB\n\n"
 	t4 = t4 "| what | ms per GiB | GiB/s | x vm-memory | x mmap(MAP_POPULATE) |\n|---|---:|---:|---:|---:|\n"
-	nsc = split("floor vm-memory kernel anon memfd memfd-populate memfd-prefaulted", sc, " ")
-	split("mmap(MAP_POPULATE) anonymous|vm-memory MmapRegion + MAP_POPULATE|vmmem ADD_REGION, module-allocated|vmmem ADD_REGION, anonymous memory pinned (faults pages in)|vmmem ADD_REGION, memfd pinned (faults pages in)|(for scale) mmap(MAP_POPULATE) of a memfd|vmmem ADD_REGION, memfd already populated", sn, "|")
+	nsc = split("floor vm-memory kernel kernel-4k anon memfd memfd-populate memfd-prefaulted", sc, " ")
+	split("mmap(MAP_POPULATE) anonymous|vm-memory MmapRegion + MAP_POPULATE|vmmem ADD_REGION, module-allocated (2 MiB pages)|vmmem ADD_REGION, module-allocated, huge_pages=0|vmmem ADD_REGION, anonymous memory pinned (faults pages in)|vmmem ADD_REGION, memfd pinned (faults pages in)|(for scale) mmap(MAP_POPULATE) of a memfd|vmmem ADD_REGION, memfd already populated", sn, "|")
 	for (c = 1; c <= nsc; c++) {
 		v = mns(su sc[c])
 		if (v == "") continue

@@ -463,10 +463,27 @@ static void bench_lookup(struct bench *c, bool all)
 	}
 }
 
-/* Set-up of SETUP_SIZE: module-allocated pages, pinned memfd and anonymous memory. */
+#define HUGE_PARAM	"/sys/module/vmmem/parameters/huge_pages"
+
+/* The module's huge_pages parameter ("Y"/"N"); false if it cannot be set. */
+static bool set_huge_pages(const char *v)
+{
+	int fd = open(HUGE_PARAM, O_WRONLY);
+	bool ok = fd >= 0 && write(fd, v, 1) == 1;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/*
+ * Set-up of SETUP_SIZE: module-allocated pages (2 MiB ones, and 4 KiB ones
+ * with the module's huge_pages off), pinned memfd and anonymous memory.
+ */
 static void bench_setup(void)
 {
-	uint64_t tk[REPS], tu[REPS], tp[REPS], tf[REPS], ta[REPS];
+	uint64_t tk[REPS], tk4[REPS], tu[REPS], tp[REPS], tf[REPS], ta[REPS];
+	bool k4 = false;
 
 	for (unsigned int r = 0; r <= REPS; r++) {
 		struct vmmem *vm = xopen();
@@ -487,6 +504,13 @@ static void bench_setup(void)
 		xadd(vm, 0, SETUP_SIZE, NULL, NULL);
 		if (r)
 			tk[r - 1] = now_ns() - t0;
+		if (set_huge_pages("N")) {
+			t0 = now_ns();
+			xadd(vm, 4 * BND_BASE, SETUP_SIZE, NULL, NULL);
+			if (r)
+				tk4[r - 1] = now_ns() - t0;
+			k4 = set_huge_pages("Y");
+		}
 		/* Pinning faults the memfd's pages in: allocation included. */
 		t0 = now_ns();
 		xadd(vm, BND_BASE, SETUP_SIZE, p, NULL);
@@ -523,6 +547,9 @@ static void bench_setup(void)
 	}
 	emit("vmmem", "kernel", "setup", "setup", SETUP_SIZE, 1,
 	     median(tk, REPS));
+	if (k4)
+		emit("vmmem", "kernel-4k", "setup", "setup", SETUP_SIZE, 1,
+		     median(tk4, REPS));
 	emit("vmmem", "memfd", "setup", "setup", SETUP_SIZE, 1,
 	     median(tu, REPS));
 	emit("vmmem", "memfd-populate", "setup", "setup", SETUP_SIZE, 1,

@@ -62,16 +62,35 @@ static inline ssize_t vmmem_iter_write(struct file *file,
 static inline long vmmem_folio_mapcount(struct folio *folio)
 {
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
-	long i, n = folio_nr_pages(folio), maps = 0;
+	long i, n = folio_nr_pages(folio), maps = 0, entire;
 
 	if (n == 1)
 		return page_mapcount(&folio->page);
+	/*
+	 * The entire count first: unmapping a 2 MiB entry drops the pages'
+	 * counts, then it. So a race counts too few mappings, never more.
+	 */
+	entire = folio_entire_mapcount(folio);
+	/* The entire count before the pages': see above. */
+	smp_rmb();
 	for (i = 0; i < n; i++)
 		maps += atomic_read(&folio_page(folio, i)->_mapcount) + 1;
-	return maps - (n - 1) * folio_entire_mapcount(folio);
+	return maps - (n - 1) * entire;
 #else
 	return folio_mapcount(folio);
 #endif
 }
+
+/*
+ * A logged region's 2 MiB pages are kept from 2 MiB entries by a page
+ * table that their fault gives the PMD (mmap.c), which must stay until
+ * the fault maps the page. CONFIG_PT_RECLAIM (6.14) frees empty page
+ * tables under the mmap read lock (MADV_DONTNEED): there, no 2 MiB pages.
+ */
+#ifdef CONFIG_PT_RECLAIM
+#define VMMEM_HUGE_POSSIBLE	false
+#else
+#define VMMEM_HUGE_POSSIBLE	true
+#endif
 
 #endif /* _VMMEM_COMPAT_H */

@@ -249,6 +249,25 @@ static void vmmem_dirty_protect_range(struct vmmem_space *s, pgoff_t first,
 }
 
 /*
+ * The same for [first, first + nr) of one chunk, whose first page is
+ * @page. A 2 MiB page's mappings are taken away instead: the walks skip a
+ * 2 MiB entry (and warn if it is writable), and one may have been made
+ * while the region was not logged (before START, or between a STOP and
+ * this harvest). Its pages fault back in a pte at a time (mmap.c).
+ */
+static void vmmem_dirty_protect_chunk(struct vmmem_space *s,
+				      struct page *page, pgoff_t first,
+				      pgoff_t nr, unsigned long *scratch)
+{
+	/* A 2 MiB page is a chunk: the runs below never span two. */
+	BUILD_BUG_ON(VMMEM_WP_CHUNK != VMMEM_HUGE_PAGES);
+	if (PageCompound(page))
+		unmap_mapping_pages(s->inode->i_mapping, first, nr, false);
+	else
+		vmmem_dirty_protect_range(s, first, nr, scratch);
+}
+
+/*
  * Outside a read section: the pages are ours by their references (one
  * each, counted as @own). The reported pages of one region within one
  * chunk of offsets at a time, locked: one walk from the first to the last
@@ -281,8 +300,8 @@ static void vmmem_dirty_protect(struct vmmem_space *s, struct vmmem_wp *wp)
 				lock_page(wp->pages[j]);
 			}
 			if (mapped)
-				vmmem_dirty_protect_range(s, first, nr,
-							  wp->scratch);
+				vmmem_dirty_protect_chunk(s, wp->pages[i], first,
+							  nr, wp->scratch);
 		}
 		/* What stays dirty: all of it if killed, else what is held. */
 		kept = false;
@@ -347,15 +366,9 @@ static int vmmem_dirty_protect_region(struct vmmem_space *s,
 			k = vmmem_same_folio(r->pages + i, done + n - i);
 			lock_page(r->pages[i]);
 		}
-		/*
-		 * A 2 MiB page's mappings go (the walks below skip 2 MiB
-		 * entries): it is faulted in again a pte at a time.
-		 */
-		if (mapped && PageCompound(r->pages[done]))
-			unmap_mapping_pages(s->inode->i_mapping, pgoff, n,
-					    false);
-		else if (mapped)
-			vmmem_dirty_protect_range(s, pgoff, n, scratch);
+		if (mapped)
+			vmmem_dirty_protect_chunk(s, r->pages[done], pgoff, n,
+						  scratch);
 		/* The write-protect before the count (vmmem_folio_referenced()). */
 		smp_mb();
 		for (i = done; i < done + n; i += k) {

@@ -23,7 +23,8 @@
  * A region's 2 MiB pages (pin.c) are mapped by the mm with one PMD entry
  * where the mapping's address and offset allow it (file_operations'
  * get_unmapped_area aligns the address), except while the region is
- * dirty-logged: then every page has a pte of its own (vmmem_fault_small()).
+ * dirty-logged: then every page has a pte of its own
+ * (vmmem_logged_pte_table()).
  *
  * Shared mappings are write-notify (page_mkwrite): every page is mapped
  * read-only until its first write, which a read-only region's page never
@@ -46,27 +47,27 @@ static int vmmem_pte_nop(pte_t *pte, unsigned long addr, void *data)
  * A page of a logged region gets a pte of its own, never a 2 MiB entry:
  * the mm maps a 2 MiB page with one entry wherever the PMD is empty
  * (finish_fault()), writable after one page_mkwrite(), so the PMD gets a
- * page table first. Caller holds the page lock, under which a dirty-log
- * start takes a region's 2 MiB entries away (dirty.c): one found here was
- * made before the start and is about to go, and the fault is retried.
+ * page table first (apply_to_page_range() allocates it: pte_alloc() is
+ * not exported). The table stays until the mapping goes: no kernel we
+ * build for frees page tables under the mmap read lock (compat.h).
+ * Caller holds the page lock, under which a dirty-log start unmaps a
+ * region's 2 MiB entries (dirty.c): one found here was made before the
+ * start and is about to go, and the fault is retried.
  */
-static vm_fault_t vmmem_fault_small(struct vm_fault *vmf, bool logged)
+static vm_fault_t vmmem_logged_pte_table(struct vm_fault *vmf)
 {
-	pmd_t pmd;
+	pmd_t pmd = READ_ONCE(*vmf->pmd);
 	int ret;
 
-	if (!logged || !PageCompound(vmf->page))
-		return 0;
-	pmd = READ_ONCE(*vmf->pmd);
 	if (pmd_trans_huge(pmd))
 		return VM_FAULT_NOPAGE;
 	if (!pmd_none(pmd))
 		return 0;
 	ret = apply_to_page_range(vmf->vma->vm_mm, vmf->address & PAGE_MASK,
 				  PAGE_SIZE, vmmem_pte_nop, NULL);
-	if (ret)
-		return ret == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_NOPAGE;
-	return 0;
+	if (ret == -ENOMEM)
+		return VM_FAULT_OOM;
+	return WARN_ON_ONCE(ret) ? VM_FAULT_SIGBUS : 0;
 }
 
 /* Whether offset @pgoff is a page of a region whose log is on. */
@@ -83,22 +84,30 @@ static bool vmmem_pgoff_logged(struct vmmem_space *s, pgoff_t pgoff)
 	return logged;
 }
 
-/* Hands @page (referenced) to the mm, locked: mapped under that lock. */
+/*
+ * Hands @page (referenced) to the mm, which locks it and maps it. A page
+ * of a 2 MiB page that is logged gets its page table first, under the
+ * page lock. Unlocked again, so that the mm's own checks (a poisoned
+ * page) run as for any page: a table made stays, and a write checks
+ * again in page_mkwrite().
+ */
 static vm_fault_t vmmem_fault_page(struct vm_fault *vmf, struct page *page)
 {
 	struct vmmem_space *s = vmf->vma->vm_file->private_data;
-	vm_fault_t ret;
+	vm_fault_t ret = 0;
 
-	vmf->page = page;
-	lock_page(page);
-	ret = vmmem_fault_small(vmf, PageCompound(page) &&
-				vmmem_pgoff_logged(s, vmf->pgoff));
-	if (ret) {
+	if (PageCompound(page)) {
+		lock_page(page);
+		if (vmmem_pgoff_logged(s, vmf->pgoff))
+			ret = vmmem_logged_pte_table(vmf);
 		unlock_page(page);
+	}
+	if (ret) {
 		put_page(page);
 		return ret;
 	}
-	return VM_FAULT_LOCKED;
+	vmf->page = page;
+	return 0;
 }
 
 /* A mapping within one region: the page, whatever became of the region. */
@@ -176,7 +185,7 @@ static vm_fault_t vmmem_page_mkwrite(struct vm_fault *vmf)
 	}
 	vmmem_read_unlock(idx);
 	/* The mm unlocked the page since ->fault: the log may be on now. */
-	ret = vmmem_fault_small(vmf, logged);
+	ret = logged && PageCompound(page) ? vmmem_logged_pte_table(vmf) : 0;
 	if (ret) {
 		unlock_page(page);
 		return ret;

@@ -32,7 +32,7 @@
  * OOM killer would pick a bystander. A huge size must also fail quietly.
  */
 #define VMMEM_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
-/* A 2 MiB folio only if one is at hand: compaction once, no reclaim loop. */
+/* A 2 MiB folio if one round of compaction and reclaim finds one. */
 #define VMMEM_GFP_HUGE	(GFP_KERNEL_ACCOUNT | __GFP_COMP | __GFP_NORETRY | \
 			 __GFP_NOWARN)
 
@@ -63,29 +63,44 @@ void vmmem_pageset_put(struct vmmem_pageset *set)
 
 /*
  * A 2 MiB folio for the chunk at region page @i, or NULL: where the
- * allocator has none at hand (no reclaim, no retries: order-0 pages do),
- * the chunk is made of order-0 pages. The region's page array holds a
+ * allocator has none at hand after one round of compaction and reclaim
+ * (no retries, no OOM), the chunk is made of order-0 pages, and so is the
+ * rest of the region (*@fragmented): a fragmented host pays that round
+ * once per add, not once per chunk. The region's page array holds a
  * reference per page, as for order-0 pages, so that nothing else needs to
  * know: the folio goes with its last.
  */
-static struct page *vmmem_huge_alloc(struct vmmem_region *r, unsigned long i)
+static struct page *vmmem_huge_alloc(struct vmmem_region *r, unsigned long i,
+				     bool *fragmented)
 {
 	struct page *page;
 
-	if (!READ_ONCE(vmmem_huge_pages) || i % VMMEM_HUGE_PAGES ||
+	if (!VMMEM_HUGE_POSSIBLE || !READ_ONCE(vmmem_huge_pages) ||
+	    *fragmented || i % VMMEM_HUGE_PAGES ||
 	    r->npages - i < VMMEM_HUGE_PAGES)
 		return NULL;
 	page = alloc_pages(VMMEM_GFP_HUGE | __GFP_ZERO, VMMEM_HUGE_ORDER);
-	if (page)
-		folio_ref_add(page_folio(page), VMMEM_HUGE_PAGES - 1);
+	if (!page) {
+		*fragmented = true;
+		return NULL;
+	}
+	/*
+	 * 6.12's finish_fault() maps one PMD only if the folio ends below
+	 * i_size, by its index: the allocator leaves a stale one.
+	 */
+	page_folio(page)->index = 0;
+	folio_ref_add(page_folio(page), VMMEM_HUGE_PAGES - 1);
+	if (vmmem_region_ro(r))
+		vmmem_page_set_ro(page);
 	return page;
 }
 
 int vmmem_pages_alloc(struct vmmem_region *r)
 {
 	struct vmmem_pageset *set;
+	bool fragmented = false;
 	struct page *page;
-	unsigned long i, j, n;
+	unsigned long i, n;
 
 	if (r->npages > totalram_pages())
 		return -ENOMEM;
@@ -101,25 +116,24 @@ int vmmem_pages_alloc(struct vmmem_region *r)
 			goto fail;
 		cond_resched();
 		/* Zeroed: a guest must not see another tenant's data. */
-		page = vmmem_huge_alloc(r, i);
+		page = vmmem_huge_alloc(r, i, &fragmented);
 		if (page) {
 			r->huge_chunks++;
 			for (n = 0; n < VMMEM_HUGE_PAGES; n++)
 				r->pages[i + n] = nth_page(page, n);
-		} else {
-			for (n = 0; n < min(r->npages - i, VMMEM_PIN_CHUNK);
-			     n++) {
-				page = alloc_page(VMMEM_GFP | __GFP_ZERO);
-				if (!page) {
-					i += n;
-					goto fail;
-				}
-				r->pages[i + n] = page;
-			}
+			continue;
 		}
-		/* Mappings keep it read-only, even after the region goes. */
-		for (j = i; vmmem_region_ro(r) && j < i + n; j++)
-			vmmem_page_set_ro(r->pages[j]);
+		for (n = 0; n < min(r->npages - i, VMMEM_PIN_CHUNK); n++) {
+			page = alloc_page(VMMEM_GFP | __GFP_ZERO);
+			if (!page) {
+				i += n;
+				goto fail;
+			}
+			/* Mappings keep it read-only, after the region too. */
+			if (vmmem_region_ro(r))
+				vmmem_page_set_ro(page);
+			r->pages[i + n] = page;
+		}
 	}
 	set->npages = r->npages;
 	return 0;

@@ -341,6 +341,86 @@ TEST_F(huge, start_and_stop_under_writers_lose_no_write)
 	free(shadow);
 }
 
+/*
+ * A harvest holds pages it took from a log while STOP and START come and
+ * go and fresh mappings write: a 2 MiB entry made while the log was off
+ * must be taken away by the harvest, not walked (the kernel's walk warns
+ * on a writable one: run.sh fails the run on any warning).
+ */
+struct racer {
+	int fd;
+	__u64 off;
+	volatile bool stop;
+	unsigned long rounds;
+};
+
+static void *racer_harvest(void *arg)
+{
+	struct racer *r = arg;
+	static __u64 bmp[NP / 64];
+	struct vmmem_dirty_harvest h = { .guest_addr = GPA, .len = SIZE,
+					 .buf = ptr2u(bmp) };
+
+	while (!r->stop) {
+		ioctl(r->fd, VMMEM_DIRTY_HARVEST, &h);
+		r->rounds++;
+	}
+	return NULL;
+}
+
+static void *racer_track(void *arg)
+{
+	struct racer *r = arg;
+
+	while (!r->stop) {
+		dirty_track(r->fd, VMMEM_DIRTY_STOP, GPA, SIZE);
+		dirty_track(r->fd, VMMEM_DIRTY_START, GPA, SIZE);
+	}
+	return NULL;
+}
+
+static void *racer_map(void *arg)
+{
+	struct racer *r = arg;
+	unsigned int i = 0;
+
+	while (!r->stop) {
+		unsigned char *m = mmap(NULL, SIZE, PROT_READ | PROT_WRITE,
+					MAP_SHARED, r->fd, r->off);
+
+		if (m == MAP_FAILED)
+			continue;
+		touch(m, SIZE, true, i++);
+		munmap(m, SIZE);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(huge, harvests_race_stop_start_and_fresh_mappings, 120)
+{
+	struct racer r = { .fd = self->fd, .off = self->a.mmap_offset };
+	void *(*fn[])(void *) = { racer_harvest, racer_track, racer_map,
+				   racer_map };
+	pthread_t t[4];
+	unsigned int i;
+
+	ASSERT_EQ(1, dirty_track(self->fd, VMMEM_DIRTY_START, GPA, SIZE));
+	touch(self->m, SIZE, true, 1);
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, fn[i], &r));
+	/*
+	 * The module before this test warned here within 40 s on both
+	 * kernels; VMMEM_RACE_SECONDS hunts longer.
+	 */
+	sleep(getenv("VMMEM_RACE_SECONDS") ?
+	      atoi(getenv("VMMEM_RACE_SECONDS")) : variant->huge ? 10 : 2);
+	r.stop = true;
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	ksft_print_msg("%lu harvests\n", r.rounds);
+	EXPECT_LT(10, r.rounds);
+}
+
 /* Splitting a huge mapping, fork and GUP keep the data. */
 TEST_F(huge, splits_fork_and_gup_see_the_same_memory)
 {

@@ -36,13 +36,15 @@ for i in $(seq "$rounds"); do
 		sed -n "s/^guest| GUEST-BENCH \(mem-[a-z]*\) \([0-9.]*\) .*/VMM-BENCH \1 $ram $i \2/p" /tmp/vmm-bench.log
 	done
 done
-for disk in a a-pread b; do
-	case $disk in
-	a) opt="-d $img" ;;
-	a-pread) opt="-d $img --pread" ;;
-	b) opt="-u $img" ;;
-	esac
-	vmm $opt -a "vmm.bench=$secs"
-	sed -n "s/^guest| GUEST-BENCH \([^ ]*\) \([0-9.]*\) MiB\/s \([0-9]*\) IOPS/VMM-BENCH disk $disk \1 \2 MiB\/s \3 IOPS/p" /tmp/vmm-bench.log
+for i in $(seq "$rounds"); do
+	for disk in a a-pread b; do
+		case $disk in
+		a) opt="-d $img" ;;
+		a-pread) opt="-d $img --pread" ;;
+		b) opt="-u $img" ;;
+		esac
+		vmm $opt -a "vmm.bench=$secs"
+		sed -n "s/^guest| GUEST-BENCH \([^ ]*\) \([0-9.]*\) MiB\/s \([0-9]*\) IOPS/VMM-BENCH disk $disk \1 \2 MiB\/s \3 IOPS/p" /tmp/vmm-bench.log
+	done
 done
 rm -f $img /tmp/vmm-bench.log

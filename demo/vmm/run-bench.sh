@@ -19,7 +19,10 @@ VM_OUT=build/vmm/bench-vm VM_TIMEOUT=${VM_TIMEOUT:-$((300 + 60 * rounds))} \
 	awk '
 	/^VMM-BENCH boot / { n[$3]++; s[$3] += $5; v[$3] = v[$3] " " $5 }
 	/^VMM-BENCH mem-/ { k = $2 " " $3; mn[k]++; ms[k] += $5; mv[k] = mv[k] " " $5 }
-	/^VMM-BENCH disk / { mb[$3, $4] = $5; io[$3, $4] = $7 }
+	/^VMM-BENCH disk / {
+		dn[$3, $4]++; mb[$3, $4] += $5; io[$3, $4] += $7
+		dv[$3, $4] = dv[$3, $4] " " ($4 == "seq-1M" ? $5 : $7)
+	}
 	/^VMM-BENCH-ERROR/ { print; err = 1 }
 	END {
 		for (r in n) printf "boot to /init, %-6s RAM: mean %.2f s over%s\n", r, s[r] / n[r], v[r]
@@ -30,14 +33,19 @@ VM_OUT=build/vmm/bench-vm VM_TIMEOUT=${VM_TIMEOUT:-$((300 + 60 * rounds))} \
 		for (k in mn) printf "guest %-16s: mean %.1f over%s\n", k, ms[k] / mn[k], mv[k]
 		split("kernel kernel4k", rr, " ")
 		for (j = 1; j <= 2; j++) {
-			a = "mem-rand " rr[j]; b = "mem-rand anon"; c = "mem-seq " rr[j]; d = "mem-seq anon"
-			if (mn[a] && mn[b] && mn[c] && mn[d])
+			ra = "mem-rand " rr[j]; rb = "mem-rand anon"; sa = "mem-seq " rr[j]; sb = "mem-seq anon"
+			if (mn[ra] && mn[rb] && mn[sa] && mn[sb])
 				printf "guest memory %s/anon: random read time %.2f, sequential throughput %.2f (targets: <= 1.02, >= 0.98)\n", rr[j],
-					(ms[a] / mn[a]) / (ms[b] / mn[b]), (ms[c] / mn[c]) / (ms[d] / mn[d])
+					(ms[ra] / mn[ra]) / (ms[rb] / mn[rb]), (ms[sa] / mn[sa]) / (ms[sb] / mn[sb])
 		}
 		split("a a-pread b", d, " ")
 		for (i = 1; i <= 3; i++)
-			printf "disk %-7s seq 1 MiB %7.1f MiB/s, rand 4 KiB %6d IOPS\n", d[i], mb[d[i], "seq-1M"], io[d[i], "rand-4K"]
+			for (t in dn) {
+				split(t, tt, SUBSEP)
+				if (tt[1] != d[i]) continue
+				mb[t] /= dn[t]; io[t] /= dn[t]
+				printf "disk %-7s %-7s mean %s over%s\n", d[i], tt[2], tt[2] == "seq-1M" ? sprintf("%.1f MiB/s", mb[t]) : sprintf("%d IOPS", io[t]), dv[t]
+			}
 		if (mb["a-pread", "seq-1M"] && io["a-pread", "rand-4K"])
 			printf "disk (a)/(a%s): seq %.2f, rand %.2f (target >= 1); (b)/(a): seq %.2f, rand %.2f\n", "\x27",
 				mb["a", "seq-1M"] / mb["a-pread", "seq-1M"], io["a", "rand-4K"] / io["a-pread", "rand-4K"],

@@ -128,7 +128,8 @@ struct vmmem_region_add {
  *               with one page-table entry, and KVM maps it for its guest
  *               with one 2 MiB entry where the guest address is 2 MiB
  *               aligned too. Not while the region is dirty-logged: see
- *               VMMEM_DIRTY_TRACK.
+ *               VMMEM_DIRTY_TRACK. New in vmmem 1.5: an older module
+ *               reports 0 (the field was reserved).
  */
 struct vmmem_region_info {
 	__u64 guest_addr;
