@@ -522,7 +522,7 @@ static long mem_free_kb(void)
 	return free_kb();
 }
 
-/* A region of 128 MiB, split, forked, logged and closed. */
+/* A region of 64 MiB, split, forked, logged and closed. */
 static void cycle(struct __test_metadata *_metadata)
 {
 	struct vmmem_region_add a;
@@ -532,29 +532,29 @@ static void cycle(struct __test_metadata *_metadata)
 
 	fd = vm_open();
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, vm_add(fd, GPA, 64 * HP, 0, 0, &a));
-	m = mmap(NULL, 64 * HP, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+	ASSERT_EQ(0, vm_add(fd, GPA, 32 * HP, 0, 0, &a));
+	m = mmap(NULL, 32 * HP, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 		 a.mmap_offset);
 	ASSERT_NE(MAP_FAILED, m);
-	touch(m, 64 * HP, true, 1);
+	touch(m, 32 * HP, true, 1);
 	pid = fork();
 	if (!pid) {
-		touch(m, 64 * HP, true, 2);
+		touch(m, 32 * HP, true, 2);
 		_exit(0);
 	}
 	waitpid(pid, NULL, 0);
-	ASSERT_EQ(1, dirty_track(fd, VMMEM_DIRTY_START, GPA, 64 * HP));
-	touch(m, 64 * HP, true, 3);
+	ASSERT_EQ(1, dirty_track(fd, VMMEM_DIRTY_START, GPA, 32 * HP));
+	touch(m, 32 * HP, true, 3);
 	ASSERT_EQ(0, mprotect(m + 5 * PG, HP, PROT_READ));
-	ASSERT_EQ(0, munmap(m + 40 * HP + 7 * PG, 3 * HP));
-	ASSERT_EQ(1, dirty_track(fd, VMMEM_DIRTY_STOP, GPA, 64 * HP));
+	ASSERT_EQ(0, munmap(m + 20 * HP + 7 * PG, 3 * HP));
+	ASSERT_EQ(1, dirty_track(fd, VMMEM_DIRTY_STOP, GPA, 32 * HP));
 	ASSERT_EQ(0, vm_remove_id(fd, a.id));
-	munmap(m, 64 * HP);
+	munmap(m, 32 * HP);
 	close(fd);
 }
 
 /* All of it goes back when everything is closed: pages and references. */
-TEST_F(huge, nothing_leaks_after_splits_fork_and_logging)
+TEST_F_TIMEOUT(huge, nothing_leaks_after_splits_fork_and_logging, 180)
 {
 	long before, after;
 	int i;
@@ -568,7 +568,7 @@ TEST_F(huge, nothing_leaks_after_splits_fork_and_logging)
 	for (i = 0; i < 4; i++)
 		cycle(_metadata);
 	after = mem_free_kb();
-	/* 512 MiB went in; a reference kept per page or per 2 MiB keeps it */
+	/* 256 MiB went in; a reference kept per page or per 2 MiB keeps it */
 	EXPECT_GT(after, before - 64 * 1024) TH_LOG("MemFree %ld -> %ld kB",
 						   before, after);
 }
