@@ -19,19 +19,23 @@
 #include "compat.h"
 #include "internal.h"
 
-/* Guest pages per I/O call: 128 KiB, and 512 bytes of stack. */
+/* Guest pages per I/O call: 128 KiB, and 512 bytes of stack; a u32 mask. */
 #define VMMEM_FD_BVECS	32
 
-/* Fills @bv from @gpa for at most @len bytes; *@stop says why it stopped. */
+/*
+ * Fills @bv from @gpa for at most @len bytes; *@stop says why it stopped,
+ * *@user which entries are pages of user-backed regions.
+ */
 static unsigned int vmmem_fd_bvecs(struct vmmem_space *s, u64 gpa, u64 len,
 				   bool to_guest, struct bio_vec *bv,
-				   size_t *bytes, int *stop)
+				   size_t *bytes, int *stop, u32 *user)
 {
 	unsigned int nr = 0;
 	int idx;
 
 	*bytes = 0;
 	*stop = 0;
+	*user = 0;
 	idx = vmmem_read_lock();
 	while (nr < VMMEM_FD_BVECS && *bytes < len) {
 		struct vmmem_region *r = vmmem_find(s, gpa + *bytes);
@@ -51,6 +55,8 @@ static unsigned int vmmem_fd_bvecs(struct vmmem_space *s, u64 gpa, u64 len,
 		bv[nr].bv_len = min_t(u64, len - *bytes,
 				      PAGE_SIZE - bv[nr].bv_offset);
 		get_page(bv[nr].bv_page);
+		if (vmmem_region_user(r))
+			*user |= BIT(nr);
 		*bytes += bv[nr].bv_len;
 		nr++;
 	}
@@ -58,10 +64,17 @@ static unsigned int vmmem_fd_bvecs(struct vmmem_space *s, u64 gpa, u64 len,
 	return nr;
 }
 
-static void vmmem_fd_put(struct bio_vec *bv, unsigned int nr, bool dirty)
+/*
+ * A user-backed region's pages were written behind their owner's page
+ * tables: dirty, as for any pinned page (anonymous and shmem pages must
+ * not be dropped clean). The module's own pages belong to no file and are
+ * never written back: nothing to mark, and no lock to take.
+ */
+static void vmmem_fd_put(struct bio_vec *bv, unsigned int nr, bool dirty,
+			 u32 user)
 {
 	while (nr--) {
-		if (dirty)
+		if (dirty && user & BIT(nr))
 			set_page_dirty_lock(bv[nr].bv_page);
 		put_page(bv[nr].bv_page);
 	}
@@ -76,12 +89,13 @@ static int vmmem_fd_loop(struct vmmem_space *s, struct vmmem_fd_io *a,
 	unsigned int nr;
 	size_t want;
 	ssize_t got;
+	u32 user;
 	int stop;
 
 	while (a->done < a->len) {
 		nr = vmmem_fd_bvecs(s, a->guest_addr + a->done,
 				    a->len - a->done, to_guest, bv, &want,
-				    &stop);
+				    &stop, &user);
 		if (!nr)
 			return stop;
 		iov_iter_bvec(&iter, to_guest ? ITER_DEST : ITER_SOURCE, bv,
@@ -96,7 +110,7 @@ static int vmmem_fd_loop(struct vmmem_space *s, struct vmmem_fd_io *a,
 		 */
 		if (to_guest)
 			vmmem_dirty_mark_gpa(s, a->guest_addr + a->done, want);
-		vmmem_fd_put(bv, nr, to_guest && got > 0);
+		vmmem_fd_put(bv, nr, to_guest && got > 0, user);
 		if (got < 0)
 			return got;
 		a->done += got;
