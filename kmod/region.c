@@ -108,12 +108,13 @@ static int vmmem_table_insert(struct vmmem_space *s, struct vmmem_region *r,
 		return -EEXIST;
 	if (!vmmem_region_user(r)) {
 		/* A region with room for a 2 MiB page starts at a 2 MiB one. */
-		if (r->size >= VMMEM_HUGE_SIZE)
-			mmap_end = round_up(mmap_end, VMMEM_HUGE_SIZE);
-		r->mmap_offset = mmap_end;
-		if (check_add_overflow(mmap_end, r->size, &mmap_end) ||
+		u64 start = r->size >= VMMEM_HUGE_SIZE ?
+			    round_up(mmap_end, VMMEM_HUGE_SIZE) : mmap_end;
+
+		if (check_add_overflow(start, r->size, &mmap_end) ||
 		    mmap_end > VMMEM_MMAP_LIMIT)
 			return -ENOSPC;
+		r->mmap_offset = start;
 		r->set->pgoff = vmmem_region_pgoff(r);
 	}
 
