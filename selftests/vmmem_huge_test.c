@@ -522,6 +522,49 @@ static long mem_free_kb(void)
 	return free_kb();
 }
 
+/*
+ * SIGKILL during the longest add a user can make (a quarter of RAM in
+ * 2 MiB or 4 KiB pages): the adder dies soon and every page comes back.
+ */
+TEST_F_TIMEOUT(huge, sigkill_during_a_large_add_frees_everything, 120)
+{
+	long ram = proc_key_value("/proc/meminfo", "MemTotal"), before, after;
+	int status, pfd[2];
+	double t0, dt;
+	char c;
+	pid_t pid;
+
+	ASSERT_LT(0, ram);
+	ASSERT_EQ(0, pipe(pfd));
+	before = mem_free_kb();
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int fd = vm_open();
+
+		if (write(pfd[1], "x", 1) != 1)
+			_exit(1);
+		vm_add(fd, 1ULL << 40, (ram / 4 * 1024) & ~(HP - 1), 0, 0,
+		       NULL);
+		pause();
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(pfd[0], &c, 1));
+	usleep(50000);
+	t0 = now_sec();
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	dt = now_sec() - t0;
+	ksft_print_msg("gone %.0f ms after SIGKILL\n", dt * 1e3);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	EXPECT_GT(5.0, dt);
+	after = mem_free_kb();
+	EXPECT_GT(after, before - 64 * 1024) TH_LOG("MemFree %ld -> %ld kB",
+						   before, after);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
 /* A region of 64 MiB, split, forked, logged and closed. */
 static void cycle(struct __test_metadata *_metadata)
 {
